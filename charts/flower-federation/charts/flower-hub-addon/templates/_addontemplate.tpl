@@ -1,0 +1,187 @@
+{{/* An OCM addon template variable, e.g. {{CLUSTER_NAME}}, passed through Helm untouched. */}}
+{{- define "hubAddon.var" -}}{{ printf "{{%s}}" . }}{{- end -}}
+
+{{/*
+hubAddon.addOnTemplate: the AddOnTemplate whose manifests run a SuperNode on each managed
+cluster. OCM substitutes {{CLUSTER_NAME}}, {{INSTALL_NAMESPACE}} and the AddOnDeploymentConfig's
+variables (SUPERLINK_ADDRESS, SUPERNODE_IMAGE, NODE_CONFIG) per cluster.
+Context: dict Values Release Chart endpoint (see hubAddon.deploymentConfigs).
+*/}}
+{{- define "hubAddon.addOnTemplate" -}}
+{{- $ns := include "hubAddon.var" "INSTALL_NAMESPACE" -}}
+{{- $name := include "flower.supernodeName" . -}}
+{{- $port := include "flower.supernodeRuntimePort" . -}}
+{{- $supernode := .Values.supernode -}}
+{{- $tls := include "flower.tls.enabled" . -}}
+apiVersion: addon.open-cluster-management.io/v1alpha1
+kind: AddOnTemplate
+metadata:
+  name: {{ include "flower.addonName" . }}
+  labels:
+    {{- include "flower.labels" (list . "supernode") | nindent 4 }}
+spec:
+  addonName: {{ include "flower.addonName" . }}
+  agentSpec:
+    workload:
+      manifests:
+        - apiVersion: v1
+          kind: Namespace
+          metadata:
+            name: {{ $ns | quote }}
+            labels:
+              {{- include "flower.agentLabels" (list . "supernode") | nindent 14 }}
+              pod-security.kubernetes.io/enforce: restricted
+              pod-security.kubernetes.io/audit: restricted
+              pod-security.kubernetes.io/warn: restricted
+        {{- if $tls }}
+        - apiVersion: v1
+          kind: ConfigMap
+          metadata:
+            name: {{ include "flower.caConfigMapName" . }}
+            namespace: {{ $ns | quote }}
+            labels:
+              {{- include "flower.agentLabels" (list . "supernode") | nindent 14 }}
+          data:
+            ca.crt: {{ include "flower.tls.caBundle" . | quote }}
+        {{- end }}
+        - apiVersion: v1
+          kind: ServiceAccount
+          metadata:
+            name: {{ $name }}
+            namespace: {{ $ns | quote }}
+            labels:
+              {{- include "flower.agentLabels" (list . "supernode") | nindent 14 }}
+          automountServiceAccountToken: false
+        - apiVersion: apps/v1
+          kind: Deployment
+          metadata:
+            name: {{ $name }}
+            namespace: {{ $ns | quote }}
+            labels:
+              {{- include "flower.agentLabels" (list . "supernode") | nindent 14 }}
+          spec:
+            replicas: 1
+            strategy:
+              # One SuperNode per cluster: never two at once with the same identity.
+              type: Recreate
+            selector:
+              matchLabels:
+                {{- include "flower.selectorLabels" (list . "supernode") | nindent 16 }}
+            template:
+              metadata:
+                labels:
+                  {{- include "flower.agentLabels" (list . "supernode") | nindent 18 }}
+              spec:
+                serviceAccountName: {{ $name }}
+                automountServiceAccountToken: false
+                enableServiceLinks: false
+                {{- include "flower.imagePullSecrets" . | nindent 16 }}
+                securityContext:
+                  {{- include "flower.podSecurityContext" . | nindent 18 }}
+                containers:
+                  - name: {{ $name }}
+                    image: {{ include "hubAddon.var" "SUPERNODE_IMAGE" | quote }}
+                    imagePullPolicy: {{ $supernode.pullPolicy }}
+                    args:
+                      - --superlink
+                      - {{ include "hubAddon.var" "SUPERLINK_ADDRESS" | quote }}
+                      {{- if $tls }}
+                      - --root-certificates
+                      - /var/run/flower/ca/ca.crt
+                      {{- else }}
+                      - --insecure
+                      {{- end }}
+                      - --isolation
+                      - process
+                      - --host
+                      - 0.0.0.0
+                      - --port
+                      - {{ $port | quote }}
+                      - --node-config
+                      - {{ include "hubAddon.var" "NODE_CONFIG" | quote }}
+                      {{- with $supernode.maxRetries }}
+                      - --max-retries
+                      - {{ . | quote }}
+                      {{- end }}
+                      {{- with $supernode.maxWaitTime }}
+                      - --max-wait-time
+                      - {{ . | quote }}
+                      {{- end }}
+                      {{- range $supernode.extraArgs }}
+                      - {{ . | quote }}
+                      {{- end }}
+                    env:
+                      {{- include "flower.baseEnv" . | nindent 22 }}
+                    ports:
+                      - name: runtime-api
+                        containerPort: {{ $port }}
+                        protocol: TCP
+                    readinessProbe:
+                      httpGet: {path: /health, port: runtime-api}
+                      periodSeconds: 10
+                    livenessProbe:
+                      httpGet: {path: /health, port: runtime-api}
+                      periodSeconds: 20
+                      failureThreshold: 3
+                    resources:
+                      {{- toYaml $supernode.resources | nindent 22 }}
+                    securityContext:
+                      {{- include "flower.containerSecurityContext" . | nindent 22 }}
+                    volumeMounts:
+                      {{- include "flower.scratchVolumeMounts" . | nindent 22 }}
+                      {{- if $tls }}
+                      - name: ca
+                        mountPath: /var/run/flower/ca
+                        readOnly: true
+                      {{- end }}
+                volumes:
+                  {{- include "flower.scratchVolumes" . | nindent 18 }}
+                  {{- if $tls }}
+                  - name: ca
+                    configMap:
+                      name: {{ include "flower.caConfigMapName" . }}
+                  {{- end }}
+        - apiVersion: v1
+          kind: Service
+          metadata:
+            name: {{ $name }}
+            namespace: {{ $ns | quote }}
+            labels:
+              {{- include "flower.agentLabels" (list . "supernode") | nindent 14 }}
+          spec:
+            type: ClusterIP
+            selector:
+              {{- include "flower.selectorLabels" (list . "supernode") | nindent 14 }}
+            ports:
+              - name: runtime-api
+                port: {{ $port }}
+                targetPort: runtime-api
+                protocol: TCP
+        - apiVersion: networking.k8s.io/v1
+          kind: NetworkPolicy
+          metadata:
+            name: {{ $name }}
+            namespace: {{ $ns | quote }}
+            labels:
+              {{- include "flower.agentLabels" (list . "supernode") | nindent 14 }}
+          spec:
+            podSelector:
+              matchLabels:
+                {{- include "flower.selectorLabels" (list . "supernode") | nindent 16 }}
+            policyTypes: [Ingress, Egress]
+            ingress:
+              # Only this release's ClientApp SuperExecs reach the SuperNode's Runtime API.
+              - from:
+                  - podSelector:
+                      matchLabels:
+                        {{- include "flower.selectorLabels" (list . "clientapp") | nindent 24 }}
+                ports:
+                  - {port: {{ $port }}, protocol: TCP}
+            egress:
+              # The SuperLink's Fleet API (outside this cluster) and DNS.
+              - ports:
+                  - {port: {{ .endpoint.port }}, protocol: TCP}
+              - ports:
+                  - {port: 53, protocol: UDP}
+                  - {port: 53, protocol: TCP}
+{{- end -}}

@@ -1,0 +1,60 @@
+{{/*
+hubAddon.deploymentConfigs renders the AddOnDeploymentConfigs: one default, one per placement,
+one per cluster with its own node-config. They carry what differs between clusters: the
+SuperLink address, the SuperNode image, node-config, resources and node placement.
+The umbrella calls it, because the SuperLink address comes from the superlink chart's values.
+Context: dict Values (this chart's values) Release Chart endpoint (flower.superlinkEndpoint).
+*/}}
+{{- define "hubAddon.deploymentConfigs" -}}
+{{- $base := .Values.supernode -}}
+{{- include "hubAddon.deploymentConfig" (list . (include "hubAddon.defaultConfigName" .) $base dict) }}
+{{- if eq .Values.installStrategy "Placements" }}
+{{- range .Values.placements }}
+{{- $overrides := .supernode | default dict }}
+{{ include "hubAddon.deploymentConfig" (list $ (include "hubAddon.placementConfigName" (list $ .name)) (merge (deepCopy $overrides) $base) dict) }}
+{{- end }}
+{{- end }}
+{{- range .Values.clusters }}
+{{- if .nodeConfig }}
+{{ include "hubAddon.deploymentConfig" (list $ (include "hubAddon.clusterConfigName" (list $ .name)) $base .nodeConfig) }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* One AddOnDeploymentConfig. Call: (list ctx name supernodeValues extraNodeConfig) */}}
+{{- define "hubAddon.deploymentConfig" -}}
+{{- $ctx := index . 0 -}}
+{{- $supernode := index . 2 -}}
+{{- $nodeConfig := merge (deepCopy (index . 3)) (deepCopy ($supernode.nodeConfig | default dict)) -}}
+---
+apiVersion: addon.open-cluster-management.io/v1alpha1
+kind: AddOnDeploymentConfig
+metadata:
+  name: {{ index . 1 }}
+  namespace: {{ $ctx.Release.Namespace }}
+  labels:
+    {{- include "flower.labels" (list $ctx "supernode") | nindent 4 }}
+spec:
+  agentInstallNamespace: {{ include "flower.agentNamespace" $ctx }}
+  customizedVariables:
+    - name: SUPERLINK_ADDRESS
+      value: {{ $ctx.endpoint.address | quote }}
+    - name: SUPERNODE_IMAGE
+      value: {{ include "flower.image" (list $ctx $supernode.image) | quote }}
+    - name: NODE_CONFIG
+      value: {{ include "hubAddon.nodeConfig" $nodeConfig | quote }}
+  {{- with $supernode.resources }}
+  resourceRequirements:
+    - containerID: "deployments:supernode:supernode"
+      resources:
+        {{- toYaml . | nindent 8 }}
+  {{- end }}
+  {{- with $supernode.nodePlacement }}
+  nodePlacement:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $supernode.registries }}
+  registries:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}

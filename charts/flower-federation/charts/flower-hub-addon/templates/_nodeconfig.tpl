@@ -1,0 +1,19 @@
+{{/*
+hubAddon.nodeConfig: a node-config map as Flower's `--node-config` string ('k=v k2="s"', TOML
+scalars), JSON-escaped: OCM substitutes addon variables into the manifests' raw JSON.
+`cluster-name` is always set to the managed cluster's name.
+*/}}
+{{- define "hubAddon.nodeConfig" -}}
+{{- $config := merge (dict "cluster-name" "{{CLUSTER_NAME}}") . -}}
+{{- $pairs := list -}}
+{{- range $key := keys $config | sortAlpha -}}
+{{- $value := index $config $key -}}
+{{- if kindIs "string" $value -}}
+{{- $value = toJson $value -}}
+{{- else if and (kindIs "float64" $value) (eq (floor $value) $value) -}}
+{{- $value = int64 $value -}}
+{{- end -}}
+{{- $pairs = append $pairs (printf "%s=%v" $key $value) -}}
+{{- end -}}
+{{- join " " $pairs | toJson | trimPrefix "\"" | trimSuffix "\"" -}}
+{{- end -}}

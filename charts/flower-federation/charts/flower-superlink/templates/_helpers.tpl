@@ -1,0 +1,59 @@
+{{- define "superlink.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- .Values.serviceAccount.name | default (include "flower.name" (list . "superlink")) -}}
+{{- else -}}
+{{- .Values.serviceAccount.name | default "default" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "superlink.serverAppName" -}}{{ include "flower.name" (list . "serverapp") }}{{- end -}}
+{{- define "superlink.pvcName" -}}
+{{- .Values.persistence.existingClaim | default (include "flower.name" (list . "superlink-state")) -}}
+{{- end -}}
+
+{{/* The SuperLink's command-line arguments (Flower 1.41: one API port). */}}
+{{- define "superlink.args" -}}
+- --host
+- 0.0.0.0
+- --port
+- {{ .Values.port | quote }}
+- --isolation
+- process
+{{- if .Values.persistence.enabled }}
+- --database
+- /var/lib/flower/state/state.db
+{{- end }}
+{{- if not .Values.runtimeDependencyInstallation }}
+- --disable-runtime-dependency-installation
+{{- end }}
+{{- if include "flower.tls.enabled" . }}
+- --ssl-certfile
+- /var/run/flower/tls/tls.crt
+- --ssl-keyfile
+- /var/run/flower/tls/tls.key
+- --ssl-ca-certfile
+- /var/run/flower/ca/ca.crt
+{{- if .Values.global.nodeAuth.enabled }}
+- --enable-supernode-auth
+{{- end }}
+{{- else }}
+- --insecure
+{{- end }}
+{{- range .Values.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* TLS flags of a Flower client (SuperExec) that dials the SuperLink. */}}
+{{- define "superlink.clientTlsArgs" -}}
+{{- if include "flower.tls.enabled" . }}
+- --root-certificates
+- /var/run/flower/ca/ca.crt
+{{- else }}
+- --insecure
+{{- end }}
+{{- end -}}
+
+{{- define "superlink.probeScheme" -}}
+{{- if include "flower.tls.enabled" . }}HTTPS{{ else }}HTTP{{ end -}}
+{{- end -}}
