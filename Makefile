@@ -11,7 +11,7 @@ export FLWR_DISABLE_UPDATE_CHECK := 1
 CHART := charts/flower-federation
 PYTEST_ARGS ?=
 
-.PHONY: tools test demo bench lint lock clean
+.PHONY: tools test demo bench lint lock clean schemas
 
 tools:
 	@bash hack/install-tools.sh
@@ -24,6 +24,9 @@ demo: tools
 
 bench: tools
 	$(PY) bench/run.py
+
+schemas: tools
+	$(PY) hack/gen_chart_schemas.py
 
 lock:
 	$(PY) -m piptools compile --quiet --generate-hashes --allow-unsafe --strip-extras \

@@ -1,0 +1,68 @@
+"""One source of truth per fact: generated files and copies must not drift from their source."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+UMBRELLA = ROOT / "charts" / "flower-federation"
+
+
+def flower_version() -> str:
+    values = yaml.safe_load((UMBRELLA / "values.yaml").read_text())
+    return values["global"]["flower"]["version"]
+
+
+def test_chart_schemas_are_generated_from_schemas_dir():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "hack" / "gen_chart_schemas.py"), "--check"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("chart_yaml", sorted(UMBRELLA.glob("**/Chart.yaml")), ids=lambda p: p.parent.name)
+def test_every_chart_app_version_is_the_flower_version(chart_yaml):
+    assert yaml.safe_load(chart_yaml.read_text())["appVersion"] == flower_version()
+
+
+def test_tooling_pins_the_chart_flower_version():
+    requirements = (ROOT / "hack" / "requirements.in").read_text()
+    assert f"flwr=={flower_version()}" in requirements.split()
+
+
+def test_flower_apps_pin_the_chart_flower_version():
+    pyprojects = sorted((ROOT / "flower-apps").glob("*/pyproject.toml"))
+    assert pyprojects, "no Flower app found under flower-apps/"
+    for pyproject in pyprojects:
+        pins = re.findall(r'"flwr(?:\[[^\]]*\])?==([^"]+)"', pyproject.read_text())
+        assert pins == [flower_version()], f"{pyproject}: flwr pins {pins}"
+
+
+def test_subchart_defaults_are_valid_against_their_schema():
+    import json
+
+    import jsonschema
+
+    for chart in (UMBRELLA / "charts").iterdir():
+        schema_file = chart / "values.schema.json"
+        if not schema_file.exists():
+            continue
+        schema = json.loads(schema_file.read_text())
+        values = yaml.safe_load((chart / "values.yaml").read_text())
+        errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(values)]
+        assert errors == [], f"{chart.name}: {errors}"
+
+
+def test_schema_rejects_unknown_keys():
+    import json
+
+    import jsonschema
+
+    schema = json.loads((UMBRELLA / "values.schema.json").read_text())
+    values = {"global": {"flower": {"version": "1.41.0"}}, "superlink": {"exposure": {"typo": 1}}}
+    errors = list(jsonschema.Draft7Validator(schema).iter_errors(values))
+    assert [list(e.absolute_path) for e in errors] == [["superlink", "exposure"]]
