@@ -1,0 +1,1 @@
+"""digits: a Flower app (numpy softmax regression on scikit-learn's digits)."""
