@@ -57,3 +57,16 @@
 {{- define "superlink.probeScheme" -}}
 {{- if include "flower.tls.enabled" . }}HTTPS{{ else }}HTTP{{ end -}}
 {{- end -}}
+
+{{/* True when the fleet gateway fronts the SuperLink (exposure without path routing, Fleet API only). */}}
+{{- define "superlink.gatewayEnabled" -}}
+{{- if and (has .Values.exposure.type (list "NodePort" "LoadBalancer" "Route")) (not .Values.exposure.allApis) }}true{{ end -}}
+{{- end -}}
+{{- define "superlink.gatewayName" -}}{{ include "flower.name" (list . "fleet-gateway") }}{{- end -}}
+
+{{/* Fails the render when every API is exposed without the explicit acknowledgement. */}}
+{{- define "superlink.checkExposure" -}}
+{{- if and .Values.exposure.allApis (not .Values.exposure.acknowledgeUnauthenticatedControlApi) -}}
+{{- fail "superlink.exposure.allApis: exposing every API lets managed clusters reach the unauthenticated Control API; set superlink.exposure.acknowledgeUnauthenticatedControlApi=true to accept that, or keep allApis false (Fleet API only)" -}}
+{{- end -}}
+{{- end -}}
