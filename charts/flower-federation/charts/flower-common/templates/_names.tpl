@@ -60,6 +60,8 @@ instead of being truncated into collisions.
 {{/* Fixed names of the objects on managed clusters (their namespace is per release). */}}
 {{- define "flower.supernodeName" -}}supernode{{- end -}}
 {{- define "flower.caConfigMapName" -}}flower-ca{{- end -}}
+{{- define "flower.supernodeTlsSecretName" -}}supernode-runtime-tls{{- end -}}
+{{- define "flower.superexecAuthSecretName" -}}flower-superexec-auth{{- end -}}
 {{- define "flower.supernodeRuntimePort" -}}9094{{- end -}}
 
 {{/* Label that OCM puts on a ManagedCluster where this release's addon is available. */}}

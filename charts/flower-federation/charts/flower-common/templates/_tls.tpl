@@ -64,3 +64,56 @@ Cert and Key; include can only return strings, so callers read it from .Release)
 {{- end -}}
 {{- toJson (dict "dns" (uniq $dns) "ips" (uniq $ips)) -}}
 {{- end -}}
+
+{{/*
+flower.tls.runtimeApiEnabled: the SuperNode's own Runtime API (used by ClientApp SuperExecs)
+gets TLS when the chart owns the CA and can sign its certificate.
+*/}}
+{{- define "flower.tls.runtimeApiEnabled" -}}
+{{- if and (include "flower.tls.enabled" .) (include "flower.tls.chartOwnsCA" .) }}true{{ end -}}
+{{- end -}}
+
+{{/*
+flower.tls.ensureSupernodeCert: .Release.flowerSupernodeTls = {Cert, Key} for the SuperNode's
+Runtime API (the same names in every managed cluster: supernode.<agent namespace>.svc). Kept
+in a hub Secret and reused while valid for 30 more days, so upgrades do not roll the fleet.
+*/}}
+{{- define "flower.tls.ensureSupernodeCert" -}}
+{{- if not (hasKey .Release "flowerSupernodeTls") -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "flower.name" (list . "supernode-tls")) -}}
+{{- $cert := dict -}}
+{{- if and $existing $existing.data (index $existing.data "tls.crt") -}}
+{{- $cert = dict "Cert" (index $existing.data "tls.crt" | b64dec) "Key" (index $existing.data "tls.key" | b64dec) -}}
+{{- else -}}
+{{- include "flower.tls.ensureCA" . -}}
+{{- $svc := include "flower.supernodeName" . -}}
+{{- $ns := include "flower.agentNamespace" . -}}
+{{- $dns := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) "localhost" -}}
+{{- $generated := genSignedCert $svc (list "127.0.0.1") $dns (int .Values.global.tls.generate.certValidityDays) .Release.flowerTlsCA -}}
+{{- $cert = dict "Cert" $generated.Cert "Key" $generated.Key -}}
+{{- end -}}
+{{- $_ := set .Release "flowerSupernodeTls" $cert -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+flower.superexecAuth.ensure: .Release.flowerSuperexecAuth = {serverapp, clientapp}: the shared
+secrets between SuperLink and ServerApp SuperExec, and between each SuperNode and its ClientApp
+SuperExecs (Flower's --superexec-auth-secret-file). Kept in a hub Secret across upgrades.
+*/}}
+{{- define "flower.superexecAuth.ensure" -}}
+{{- if not (hasKey .Release "flowerSuperexecAuth") -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "flower.name" (list . "superexec-auth")) -}}
+{{- $secrets := dict "serverapp" (randAlphaNum 48) "clientapp" (randAlphaNum 48) -}}
+{{- if and $existing $existing.data -}}
+{{- range $key := list "serverapp" "clientapp" -}}
+{{- with index $existing.data $key -}}{{- $_ := set $secrets $key (b64dec .) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set .Release "flowerSuperexecAuth" $secrets -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "flower.superexecAuth.enabled" -}}
+{{- if .Values.global.superexecAuth.enabled }}true{{ end -}}
+{{- end -}}

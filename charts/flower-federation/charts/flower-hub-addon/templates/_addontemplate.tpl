@@ -13,6 +13,8 @@ Context: dict Values Release Chart endpoint (see hubAddon.deploymentConfigs).
 {{- $port := include "flower.supernodeRuntimePort" . -}}
 {{- $supernode := .Values.supernode -}}
 {{- $tls := include "flower.tls.enabled" . -}}
+{{- $runtimeTls := include "flower.tls.runtimeApiEnabled" . -}}
+{{- $auth := include "flower.superexecAuth.enabled" . -}}
 apiVersion: addon.open-cluster-management.io/v1alpha1
 kind: AddOnTemplate
 metadata:
@@ -43,6 +45,33 @@ spec:
               {{- include "flower.agentLabels" (list . "supernode") | nindent 14 }}
           data:
             ca.crt: {{ include "flower.tls.caBundle" . | quote }}
+        {{- end }}
+        {{- if $runtimeTls }}
+        {{- include "flower.tls.ensureSupernodeCert" . }}
+        - apiVersion: v1
+          kind: Secret
+          metadata:
+            name: {{ include "flower.supernodeTlsSecretName" . }}
+            namespace: {{ $ns | quote }}
+            labels:
+              {{- include "flower.agentLabels" (list . "supernode") | nindent 14 }}
+          type: kubernetes.io/tls
+          data:
+            tls.crt: {{ .Release.flowerSupernodeTls.Cert | b64enc }}
+            tls.key: {{ .Release.flowerSupernodeTls.Key | b64enc }}
+        {{- end }}
+        {{- if $auth }}
+        {{- include "flower.superexecAuth.ensure" . }}
+        - apiVersion: v1
+          kind: Secret
+          metadata:
+            name: {{ include "flower.superexecAuthSecretName" . }}
+            namespace: {{ $ns | quote }}
+            labels:
+              {{- include "flower.agentLabels" (list . "supernode") | nindent 14 }}
+          type: Opaque
+          data:
+            secret: {{ .Release.flowerSuperexecAuth.clientapp | b64enc }}
         {{- end }}
         - apiVersion: v1
           kind: ServiceAccount
@@ -99,6 +128,18 @@ spec:
                       - {{ $port | quote }}
                       - --node-config
                       - {{ include "hubAddon.var" "NODE_CONFIG" | quote }}
+                      {{- if $runtimeTls }}
+                      - --ssl-certfile
+                      - /var/run/flower/runtime-tls/tls.crt
+                      - --ssl-keyfile
+                      - /var/run/flower/runtime-tls/tls.key
+                      - --ssl-ca-certfile
+                      - /var/run/flower/ca/ca.crt
+                      {{- end }}
+                      {{- if $auth }}
+                      - --superexec-auth-secret-file
+                      - /var/run/flower/superexec-auth/secret
+                      {{- end }}
                       {{- with $supernode.maxRetries }}
                       - --max-retries
                       - {{ . | quote }}
@@ -117,10 +158,10 @@ spec:
                         containerPort: {{ $port }}
                         protocol: TCP
                     readinessProbe:
-                      httpGet: {path: /health, port: runtime-api}
+                      httpGet: {path: /health, port: runtime-api, scheme: {{ ternary "HTTPS" "HTTP" (not (empty $runtimeTls)) }}}
                       periodSeconds: 10
                     livenessProbe:
-                      httpGet: {path: /health, port: runtime-api}
+                      httpGet: {path: /health, port: runtime-api, scheme: {{ ternary "HTTPS" "HTTP" (not (empty $runtimeTls)) }}}
                       periodSeconds: 20
                       failureThreshold: 3
                     resources:
@@ -134,12 +175,32 @@ spec:
                         mountPath: /var/run/flower/ca
                         readOnly: true
                       {{- end }}
+                      {{- if $runtimeTls }}
+                      - name: runtime-tls
+                        mountPath: /var/run/flower/runtime-tls
+                        readOnly: true
+                      {{- end }}
+                      {{- if $auth }}
+                      - name: superexec-auth
+                        mountPath: /var/run/flower/superexec-auth
+                        readOnly: true
+                      {{- end }}
                 volumes:
                   {{- include "flower.scratchVolumes" . | nindent 18 }}
                   {{- if $tls }}
                   - name: ca
                     configMap:
                       name: {{ include "flower.caConfigMapName" . }}
+                  {{- end }}
+                  {{- if $runtimeTls }}
+                  - name: runtime-tls
+                    secret:
+                      secretName: {{ include "flower.supernodeTlsSecretName" . }}
+                  {{- end }}
+                  {{- if $auth }}
+                  - name: superexec-auth
+                    secret:
+                      secretName: {{ include "flower.superexecAuthSecretName" . }}
                   {{- end }}
         - apiVersion: v1
           kind: Service

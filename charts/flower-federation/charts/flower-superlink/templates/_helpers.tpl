@@ -39,8 +39,31 @@
 {{- else }}
 - --insecure
 {{- end }}
+{{- if include "flower.superexecAuth.enabled" . }}
+- --superexec-auth-secret-file
+- /var/run/flower/superexec-auth/secret
+{{- end }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The SuperExec shared-secret volume (hub side), mounted at /var/run/flower/superexec-auth. */}}
+{{- define "superlink.superexecAuthVolume" -}}
+{{- if include "flower.superexecAuth.enabled" . }}
+- name: superexec-auth
+  secret:
+    secretName: {{ include "flower.name" (list . "superexec-auth") }}
+    items:
+      - {key: serverapp, path: secret}
+{{- end }}
+{{- end -}}
+
+{{- define "superlink.superexecAuthMount" -}}
+{{- if include "flower.superexecAuth.enabled" . }}
+- name: superexec-auth
+  mountPath: /var/run/flower/superexec-auth
+  readOnly: true
 {{- end }}
 {{- end -}}
 
