@@ -11,10 +11,11 @@ export FLWR_DISABLE_UPDATE_CHECK := 1
 CHART := charts/flower-federation
 PYTEST_ARGS ?=
 
-.PHONY: tools test demo bench lint lock clean schemas
+.PHONY: tools test demo bench lint lock clean schemas scan
 
 tools:
 	@bash hack/install-tools.sh
+	@bash hack/scan/install.sh
 
 test: tools
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -25,6 +26,9 @@ demo: tools
 bench: tools
 	$(PY) bench/run.py
 
+scan: tools
+	$(PY) hack/scan/scan.py
+
 schemas: tools
 	$(PY) hack/gen_chart_schemas.py
 
@@ -34,3 +38,38 @@ lock:
 
 clean:
 	rm -rf $(TOOLS) dist .pytest_cache
+
+# ---- Release engineering (issue #8): lint like `ct lint`, generated chart READMEs, signed OCI release.
+#   make release REGISTRY=oci://host/path SIGN_KEY=<gpg key name> KEYRING=<legacy secret keyring>
+#                [PASSPHRASE_FILE=file] [PLAIN_HTTP=1] [CA_FILE=ca.pem] [SIGN_KEY_URL=https://.../signing-key.asc]
+# Registry credentials come from `helm registry login`. Artifacts land in $(DIST).
+REGISTRY ?=
+SIGN_KEY ?=
+KEYRING ?=
+PASSPHRASE_FILE ?=
+PLAIN_HTTP ?=
+CA_FILE ?=
+SIGN_KEY_URL ?=
+DIST ?= $(CURDIR)/dist
+RELEASE_HELM ?= $(TOOLS)/bin/helm4
+PLUGIN_DIR ?= $(CURDIR)/plugin
+LINT_ARGS ?=
+
+.PHONY: release docs plugin-archive
+
+lint: tools
+	$(PY) hack/lint/ct_lint.py $(LINT_ARGS)
+
+docs: tools
+	$(PY) hack/gen_chart_docs.py
+
+plugin-archive: tools
+	$(PY) hack/release/release.py plugin-archive --out '$(DIST)' --plugin-dir '$(PLUGIN_DIR)'
+
+release: tools
+	@if [ -z '$(REGISTRY)' ] || [ -z '$(SIGN_KEY)' ] || [ -z '$(KEYRING)' ]; then \
+	  echo 'usage: make release REGISTRY=oci://host/path SIGN_KEY=<key name> KEYRING=<secret keyring> [PASSPHRASE_FILE=f] [PLAIN_HTTP=1] [CA_FILE=ca.pem]' >&2; exit 2; fi
+	$(PY) hack/release/release.py release --out '$(DIST)' --helm '$(RELEASE_HELM)' --plugin-dir '$(PLUGIN_DIR)' \
+	  --registry '$(REGISTRY)' --sign-key '$(SIGN_KEY)' --keyring '$(KEYRING)' \
+	  $(if $(PASSPHRASE_FILE),--passphrase-file '$(PASSPHRASE_FILE)') $(if $(PLAIN_HTTP),--plain-http) \
+	  $(if $(CA_FILE),--ca-file '$(CA_FILE)') $(if $(SIGN_KEY_URL),--sign-key-url '$(SIGN_KEY_URL)')
