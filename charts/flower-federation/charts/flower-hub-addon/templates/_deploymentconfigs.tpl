@@ -16,7 +16,15 @@ Context: dict Values (this chart's values) Release Chart endpoint (flower.superl
 {{- end }}
 {{- range .Values.clusters }}
 {{- if .nodeConfig }}
-{{ include "hubAddon.deploymentConfig" (list $ (include "hubAddon.clusterConfigName" (list $ .name)) $base .nodeConfig) }}
+{{- /* A cluster's own config replaces its placement's: start from that placement's overrides. */}}
+{{- $supernode := $base }}
+{{- $cluster := . }}
+{{- range $.Values.placements }}
+{{- if eq .name ($cluster.placement | default "") }}
+{{- $supernode = merge (deepCopy (.supernode | default dict)) $base }}
+{{- end }}
+{{- end }}
+{{ include "hubAddon.deploymentConfig" (list $ (include "hubAddon.clusterConfigName" (list $ .name)) $supernode .nodeConfig) }}
 {{- end }}
 {{- end }}
 {{- end -}}

@@ -1,10 +1,11 @@
 {{/*
 hubAddon.nodeConfig: a node-config map as Flower's `--node-config` string ('k=v k2="s"', TOML
 scalars), JSON-escaped: OCM substitutes addon variables into the manifests' raw JSON.
-`cluster-name` is always set to the managed cluster's name.
+(`cluster-name` is added by the AddOnTemplate itself: OCM does not substitute variables inside
+variable values.)
 */}}
 {{- define "hubAddon.nodeConfig" -}}
-{{- $config := merge (dict "cluster-name" "{{CLUSTER_NAME}}") . -}}
+{{- $config := . -}}
 {{- $pairs := list -}}
 {{- range $key := keys $config | sortAlpha -}}
 {{- $value := index $config $key -}}

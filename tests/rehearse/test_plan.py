@@ -1,0 +1,129 @@
+"""The rehearsal plan from real renders of the chart (helm template) and the sample fleet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from rehearse_helpers import SAMPLE_CLUSTERS
+
+from helm_flower.rehearse import ocm
+from helm_flower.rehearse.errors import Refusal
+from helm_flower.rehearse.mapping import flag_value
+from helm_flower.rehearse.plan import build_plan, chart_flower_version, fleet_with_label
+
+pytestmark = pytest.mark.helm
+NS = "flower"
+RELEASE = "rehearsal"
+
+
+def _values(tmp_path: Path, data: dict) -> str:
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def _plan(objects, fleet, **kwargs):
+    return build_plan(objects, fleet, release=RELEASE, namespace=NS, **kwargs)
+
+
+def test_default_values_place_supernodes_and_clientapps_on_the_three_enabled_clusters(render, sample_fleet) -> None:
+    plan = _plan(render(), sample_fleet)
+    assert sorted(plan.supernodes) == SAMPLE_CLUSTERS
+    assert sorted(c.cluster for c in plan.clientapps) == SAMPLE_CLUSTERS
+    assert {c.app for c in plan.clientapps} == {"default"}
+    assert plan.superlink.program == "flower-superlink" and plan.superlink.args[:2] == ["--host", "0.0.0.0"]
+    assert plan.serverapp is not None and plan.serverapp.program == "flower-superexec"
+    assert plan.addon == f"flower-{RELEASE}"
+    for name in SAMPLE_CLUSTERS:
+        info = plan.clusters[name]
+        assert info.supernode_sources == [f"placement {NS}/{RELEASE}-default"]
+        assert (info.adc.name, info.adc.source) == (f"{RELEASE}-supernode-default", f"placement {NS}/{RELEASE}-default")
+        assert info.clientapps == ["default"]
+        assert info.variables["CLUSTER_NAME"] == name
+    roles = {(v.name, v.role) for v in plan.placements}
+    assert roles == {(f"{RELEASE}-default", "supernode"), (f"{RELEASE}-default-clientapp", "clientapp default")}
+
+
+def test_supernode_args_come_from_the_addon_template_with_ocm_substitution(render, sample_fleet) -> None:
+    plan = _plan(render(), sample_fleet, add_partitions=False)
+    node = plan.supernodes["hospital-lyon"]
+    adc = next(o for o in render() if o["kind"] == "AddOnDeploymentConfig" and o["metadata"]["name"] == f"{RELEASE}-supernode-default")
+    superlink_address = next(v["value"] for v in adc["spec"]["customizedVariables"] if v["name"] == "SUPERLINK_ADDRESS")
+    assert flag_value(node.args, "--superlink") == superlink_address
+    assert node.container["image"].startswith("docker.io/flwr/supernode:")
+    assert "{{" not in " ".join(a for a in node.args if not a.startswith("cluster-name"))
+    # OCM's single pass leaves the nested {{CLUSTER_NAME}} of NODE_CONFIG literal.
+    assert plan.clusters["hospital-lyon"].node_config["cluster-name"] == "{{CLUSTER_NAME}}"
+    assert any("ONE pass" in note for note in plan.notes)
+    assert dict(node.extra_env)["CLUSTER_NAME"] == "hospital-lyon"
+
+
+def test_partitions_are_added_by_sorted_cluster_name(render, sample_fleet) -> None:
+    plan = _plan(render(), sample_fleet)
+    assert plan.partitions_added
+    for index, name in enumerate(SAMPLE_CLUSTERS):
+        config = ocm.parse_node_config(flag_value(plan.supernodes[name].args, "--node-config"))
+        assert (config["partition-id"], config["num-partitions"]) == (index, 3)
+        assert plan.clusters[name].partition_added == {"partition-id": index, "num-partitions": 3}
+    untouched = _plan(render(), sample_fleet, add_partitions=False)
+    assert not untouched.partitions_added
+    assert "partition-id" not in flag_value(untouched.supernodes["hospital-lyon"].args, "--node-config")
+
+
+def test_per_cluster_node_config_wins_through_the_managed_cluster_addon(render, sample_fleet, tmp_path) -> None:
+    clusters = [{"name": n, "nodeConfig": {"partition-id": i, "num-partitions": 3}} for i, n in enumerate(reversed(SAMPLE_CLUSTERS))]
+    objects = render(values_files=(_values(tmp_path, {"hubAddon": {"clusters": clusters}}),))
+    plan = _plan(objects, sample_fleet)
+    assert not plan.partitions_added  # every SuperNode already has one
+    for i, name in enumerate(reversed(SAMPLE_CLUSTERS)):
+        info = plan.clusters[name]
+        assert (info.adc.name, info.adc.source) == (f"{RELEASE}-supernode-cluster-{name}", "ManagedClusterAddOn")
+        assert info.node_config["partition-id"] == i
+        assert info.supernode_sources == [f"placement {NS}/{RELEASE}-default", "ManagedClusterAddOn"]
+
+
+def test_a_managed_cluster_addon_outside_the_placements_installs_a_supernode_but_no_clientapp(render, sample_fleet, tmp_path) -> None:
+    values = {"hubAddon": {"clusters": [{"name": "research-lab", "nodeConfig": {"gpu-slots": 2}}]}}
+    plan = _plan(render(values_files=(_values(tmp_path, values),)), sample_fleet)
+    assert sorted(plan.supernodes) == sorted([*SAMPLE_CLUSTERS, "research-lab"])
+    assert plan.clusters["research-lab"].supernode_sources == ["ManagedClusterAddOn"]
+    assert plan.clusters["research-lab"].clientapps == []
+    assert "research-lab" not in {c.cluster for c in plan.clientapps}
+    # num-partitions counts every SuperNode cluster.
+    assert plan.clusters["research-lab"].partition_added == {"partition-id": 3, "num-partitions": 4}
+
+
+def test_manual_strategy_installs_where_the_managed_cluster_addons_are(render, sample_fleet, tmp_path) -> None:
+    values = {"hubAddon": {"installStrategy": "Manual", "clusters": [{"name": "hospital-boston"}, {"name": "bank-frankfurt"}],
+                           "manualClusterSets": ["default"]},
+              "clientApp": {"apps": [{"name": "default", "placements": []}]}}
+    plan = _plan(render(values_files=(_values(tmp_path, values),)), sample_fleet)
+    assert sorted(plan.supernodes) == ["bank-frankfurt", "hospital-boston"]
+    assert all(plan.clusters[c].adc.source == "default" for c in plan.supernodes)
+    assert sorted(c.cluster for c in plan.clientapps) == ["bank-frankfurt", "hospital-boston"]
+
+
+def test_clientapp_placement_needs_the_addon_label(render, sample_fleet) -> None:
+    objects = render()
+    label = ocm.addon_available_label(f"flower-{RELEASE}")
+    labelled = fleet_with_label(sample_fleet, {"hospital-lyon"}, label)
+    assert labelled.cluster("hospital-lyon").labels[label] == "available"
+    assert label not in labelled.cluster("hospital-berlin").labels
+    assert label not in sample_fleet.cluster("hospital-lyon").labels  # the fleet itself is untouched
+    # Without any SuperNode cluster, no ClientApp is placed.
+    from helm_flower.placement_preview import preview_placements
+
+    previews = {p.name: p for p in preview_placements(objects, sample_fleet, namespace=NS)}
+    assert previews[f"{RELEASE}-default-clientapp"].chosen_names == ()
+
+
+def test_chart_version_is_read_from_the_render(render) -> None:
+    assert chart_flower_version(render(), RELEASE, NS) == "1.41.0"
+    assert chart_flower_version(render("global.flower.version=1.40.0"), RELEASE, NS) == "1.40.0"
+
+
+def test_no_superlink_refuses(render, sample_fleet) -> None:
+    with pytest.raises(Refusal, match="superlink.enabled"):
+        _plan(render("superlink.enabled=false"), sample_fleet)
