@@ -1,0 +1,142 @@
+"""Reproducible .tgz archives: sorted entries, one fixed mtime, uid/gid 0, no owner names,
+normalised modes (0644, or 0755 for executables), gzip header mtime 0 and no file name.
+
+`helm package` is not reproducible: it writes the embedded subcharts in Go map order (it changes
+from run to run) and stamps every entry with the file's mtime (it changes with every checkout).
+`repack()` rewrites Helm's archive deterministically, with the same file contents.
+
+    python hack/release/archive.py repack IN.tgz OUT.tgz
+    python hack/release/archive.py plugin plugin/ OUT.tgz
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Never part of a plugin archive.
+PLUGIN_EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "tests", "dist", "build", ".git"}
+PLUGIN_EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".egg-info", ".tgz", ".prov")
+
+
+def source_date_epoch() -> int:
+    """SOURCE_DATE_EPOCH when set, else the commit time of HEAD, else 0."""
+    env = os.environ.get("SOURCE_DATE_EPOCH")
+    if env:
+        return int(env)
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%ct"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        return int(out) if out else 0
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return 0
+
+
+def write_tgz(entries: dict[str, tuple[bytes, bool]], out: Path, mtime: int, directories: bool = False) -> None:
+    """entries: archive name -> (content, executable). Written sorted by name. With directories,
+    every parent directory gets its own entry first (Helm 3's plugin installer needs them; Helm's
+    chart archives have none)."""
+    raw = io.BytesIO()
+    names = set(entries)
+    if directories:
+        for name in entries:
+            parts = name.split("/")[:-1]
+            names |= {"/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)}
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(names):
+            if name.endswith("/"):
+                info = tarfile.TarInfo(name.rstrip("/"))
+                info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, int(mtime)
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                tar.addfile(info)
+                continue
+            data, executable = entries[name]
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = int(mtime)
+            info.mode = 0o755 if executable else 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.type = tarfile.REGTYPE
+            tar.addfile(info, io.BytesIO(data))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=fh, compresslevel=9, mtime=0) as gz:
+            gz.write(raw.getvalue())
+    tmp.replace(out)
+
+
+def read_tgz(path: Path) -> dict[str, tuple[bytes, bool]]:
+    entries = {}
+    with tarfile.open(path, "r:gz") as tar:
+        for member in tar.getmembers():
+            if member.isdir():
+                continue
+            if not member.isfile():
+                raise ValueError(f"{path}: unsupported entry {member.name!r} (type {member.type!r})")
+            if member.name in entries:
+                raise ValueError(f"{path}: duplicate entry {member.name!r}")
+            entries[member.name] = (tar.extractfile(member).read(), bool(member.mode & 0o111))
+    return entries
+
+
+def repack(src: Path, out: Path, mtime: int | None = None) -> None:
+    write_tgz(read_tgz(src), out, source_date_epoch() if mtime is None else mtime)
+
+
+def _plugin_files(plugin_dir: Path) -> list[Path]:
+    """The plugin's files: what git tracks or would track there (its .gitignore applies: no .venv),
+    else a directory walk that skips caches and virtual environments."""
+    result = subprocess.run(["git", "-C", str(plugin_dir), "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard", "--", "."], capture_output=True)
+    if result.returncode == 0:
+        names = [n for n in result.stdout.decode().split("\0") if n]
+        return sorted({plugin_dir / n for n in names})
+    files = []
+    for dirpath, dirnames, filenames in os.walk(plugin_dir):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in PLUGIN_EXCLUDED_DIRS)
+        files += [Path(dirpath) / f for f in sorted(filenames)]
+    return files
+
+
+def plugin_entries(plugin_dir: Path) -> dict[str, tuple[bytes, bool]]:
+    """plugin.yaml and the package files at the archive root (Helm 3 and 4 install such a tarball)."""
+    if not (plugin_dir / "plugin.yaml").is_file():
+        raise FileNotFoundError(f"{plugin_dir}/plugin.yaml is missing: the plugin is not ready to package")
+    entries = {}
+    for path in _plugin_files(plugin_dir):
+        rel = path.relative_to(plugin_dir)
+        if (set(rel.parts[:-1]) & PLUGIN_EXCLUDED_DIRS or rel.name.endswith(PLUGIN_EXCLUDED_SUFFIXES)
+                or any(part.endswith(".egg-info") for part in rel.parts)):
+            continue
+        if path.is_symlink() or not path.is_file():
+            continue
+        entries[rel.as_posix()] = (path.read_bytes(), os.access(path, os.X_OK))
+    return entries
+
+
+def plugin_archive(plugin_dir: Path, out: Path, mtime: int | None = None) -> None:
+    write_tgz(plugin_entries(plugin_dir), out, source_date_epoch() if mtime is None else mtime, directories=True)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3 or argv[0] not in ("repack", "plugin"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    if argv[0] == "repack":
+        repack(Path(argv[1]), Path(argv[2]))
+    else:
+        plugin_archive(Path(argv[1]), Path(argv[2]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
