@@ -1,0 +1,170 @@
+"""Pure interpretation of OCM objects: compact records and the states shown by ``status``.
+
+Reading 10,000 clusters must stay cheap in time and memory, so every object is reduced to a
+small tuple-like record as soon as its page arrives (:func:`addon_record`,
+:func:`work_record`) and the page is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .resources import MW_PLACEMENT_LABEL
+
+# States shown in the SuperNode / ClientApp columns.
+AVAILABLE = "available"
+DEGRADED = "degraded"
+UNAVAILABLE = "unavailable"
+UNKNOWN = "unknown"
+PROGRESSING = "progressing"
+MISSING = "missing"
+NOT_READY = "not ready"
+FAILED = "failed"
+PENDING = "pending"
+WAITING = "waiting"  # ClientApp waits for the SuperNode / its placement
+ROLLING_OUT = "rolling out"  # chosen by the ClientApp placement, not reached by the rollout yet
+NONE = "-"  # no ClientApp targets this cluster
+
+
+def conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c.get("type", ""): c for c in ((obj.get("status") or {}).get("conditions") or [])}
+
+
+def _msg(c: dict[str, Any] | None) -> str:
+    if not c:
+        return ""
+    reason, message = c.get("reason") or "", (c.get("message") or "").strip()
+    if reason and message:
+        return f"{reason}: {message}"
+    return reason or message
+
+
+@dataclass(frozen=True, slots=True)
+class AddonRecord:
+    """A ManagedClusterAddOn reduced to what status shows."""
+
+    state: str
+    reason: str
+    rv: str = ""
+
+    @property
+    def available(self) -> bool:
+        # A degraded SuperNode still runs and serves: it counts as available (the reason says why).
+        return self.state in (AVAILABLE, DEGRADED)
+
+
+def addon_record(obj: dict[str, Any]) -> AddonRecord:
+    """The SuperNode state of a cluster from its ManagedClusterAddOn's conditions."""
+    conds = conditions(obj)
+    avail, degraded, progressing = conds.get("Available"), conds.get("Degraded"), conds.get("Progressing")
+    rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+    if avail and avail.get("status") == "True":
+        if degraded and degraded.get("status") == "True":
+            return AddonRecord(DEGRADED, _msg(degraded), rv)
+        return AddonRecord(AVAILABLE, "", rv)
+    if avail and avail.get("status") == "False":
+        return AddonRecord(UNAVAILABLE, _msg(avail), rv)
+    if progressing and progressing.get("status") == "True":
+        return AddonRecord(PROGRESSING, _msg(progressing) or _msg(avail), rv)
+    if avail:  # Unknown
+        return AddonRecord(UNKNOWN, _msg(avail), rv)
+    applied = conds.get("ManifestApplied")
+    if applied and applied.get("status") == "False":
+        return AddonRecord(PROGRESSING, _msg(applied), rv)
+    return AddonRecord(PENDING, "the addon manager has not reported on this cluster yet", rv)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkRecord:
+    """A ClientApp ManifestWork reduced to what status shows."""
+
+    cluster: str
+    mwrs: str  # MWRS name (from the owner label)
+    placement: str  # placement that created it (label), "" if absent
+    name: str
+    state: str
+    reason: str
+
+    @property
+    def available(self) -> bool:
+        return self.state == AVAILABLE
+
+
+def _feedback(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """WellKnownStatus feedback of the Deployment in the work (ReadyReplicas, Replicas, AvailableReplicas)."""
+    manifests = ((obj.get("status") or {}).get("resourceStatus") or {}).get("manifests") or []
+    for m in manifests:
+        meta = m.get("resourceMeta") or {}
+        if meta.get("kind") == "Deployment" or meta.get("resource") == "deployments":
+            values = (m.get("statusFeedback") or {}).get("values") or []
+            if not values:
+                return None
+            out: dict[str, Any] = {}
+            for v in values:
+                fv = v.get("fieldValue") or {}
+                out[v.get("name", "")] = fv.get("integer", fv.get("string", fv.get("boolean")))
+            return out
+    return None
+
+
+def work_record(obj: dict[str, Any], mwrs_name: str) -> WorkRecord:
+    md = obj.get("metadata") or {}
+    labels = md.get("labels") or {}
+    cluster, name, placement = md.get("namespace", ""), md.get("name", ""), labels.get(MW_PLACEMENT_LABEL, "")
+
+    def rec(state: str, reason: str) -> WorkRecord:
+        return WorkRecord(cluster, mwrs_name, placement, name, state, reason)
+
+    if md.get("deletionTimestamp"):
+        return rec(PROGRESSING, "being deleted")
+    applied = available = degraded = progressing = None
+    status = obj.get("status") or {}
+    for c in status.get("conditions") or ():  # one pass: this runs for every work of the fleet
+        t = c.get("type")
+        if t == "Applied":
+            applied = c
+        elif t == "Available":
+            available = c
+        elif t == "Degraded":
+            degraded = c
+        elif t == "Progressing":
+            progressing = c
+    if applied is None and available is None and degraded is None and progressing is None:
+        return rec(PENDING, "the work agent has not reported yet (cluster offline or agent not running?)")
+    if applied and applied.get("status") == "False":
+        return rec(FAILED, _msg(applied))
+    if degraded and degraded.get("status") == "True":
+        return rec(DEGRADED, _msg(degraded))
+    if available and available.get("status") == "False":
+        return rec(NOT_READY, _msg(available))
+    fb = _feedback(obj)
+    if fb is not None:
+        ready = fb.get("AvailableReplicas", fb.get("ReadyReplicas"))
+        want = fb.get("Replicas")
+        if isinstance(ready, int) and ready < max(1, want if isinstance(want, int) else 1):
+            return rec(NOT_READY, f"SuperExec Deployment {ready or 0}/{want if isinstance(want, int) else 1} "
+                                  "replicas available")
+        if available and available.get("status") == "True":
+            return rec(AVAILABLE, "")
+    if available and available.get("status") == "True":
+        if progressing and progressing.get("status") == "True":
+            return rec(PROGRESSING, _msg(progressing))
+        return rec(AVAILABLE, "")
+    if progressing and progressing.get("status") == "True":
+        return rec(PROGRESSING, _msg(progressing))
+    return rec(PENDING, _msg(available) or _msg(applied) or "no Available condition yet")
+
+
+WORK_RANK = {FAILED: 0, DEGRADED: 1, NOT_READY: 2, PENDING: 3, PROGRESSING: 4, AVAILABLE: 5}
+
+
+def worst(records: list[WorkRecord]) -> WorkRecord:
+    """Of several works of one MWRS on one cluster (overlapping placements), the least ready."""
+    return min(records, key=lambda r: (WORK_RANK.get(r.state, 0), r.name))
+
+
+def condition_summary(obj: dict[str, Any], types: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    conds = conditions(obj)
+    return {t: {"status": conds[t].get("status", ""), "reason": conds[t].get("reason", ""),
+                "message": conds[t].get("message", "")} for t in types if t in conds}

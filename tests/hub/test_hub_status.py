@@ -1,0 +1,216 @@
+"""`helm flower status` against the test hub: small fleets, the 10,000-cluster fleet, Manual
+mode, addon names, the output formats and the request pattern (paged lists, no per-cluster GETs)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+
+import fleetgen
+import pytest
+import yaml
+
+from helm_flower.commands import status
+
+NS = "flower"
+
+
+def expected_ready(spec: fleetgen.FleetSpec) -> int:
+    """Independent of the plugin: ready = addon available (or degraded, still running) and every
+    ClientApp that targets the cluster has an available work."""
+    ok = 0
+    members = {p: set(spec.clusters_of(p)) for p in spec.placements}
+    for c in spec.all_clusters():
+        if spec.addon_of(c) not in ("available", "degraded"):
+            continue
+        apps = [a for a, items in spec.apps.items()
+                if not items or any(c in members[i] for i in items)]
+        ok += all(spec.work_of(a, c) == "available" for a in apps)
+    return ok
+
+
+def test_small_fleet_ready(make_hub, run_cmd):
+    make_hub(fleetgen.small_fleet())
+    rc, out, err = run_cmd(status, ["status", "fed", "-n", NS])
+    assert rc == 0, err
+    assert out.rstrip().endswith("ready: 3/3 clusters have an available SuperNode and ClientApp")
+    assert "Placement default (fed-default): 3/3 clusters ready" in out
+    for line in ("alpha", "bravo", "charlie"):
+        assert any(l.split()[:4] == [line, "0", "available", "available"] for l in out.splitlines()), out
+    assert "Traceback" not in err
+
+
+def test_small_fleet_not_ready_names_the_reason(make_hub, run_cmd):
+    make_hub(fleetgen.small_fleet(ready=False))
+    rc, out, _ = run_cmd(status, ["status", "fed", "-n", NS])
+    assert rc == 1
+    row = next(l for l in out.splitlines() if l.strip().startswith("charlie"))
+    assert "progressing" in row and "waiting" in row and "work is not ready" in row
+    assert "not ready: 2/3 clusters ready; 1 without an available SuperNode" in out
+    # --min-clusters: two ready clusters are enough
+    rc, out, _ = run_cmd(status, ["status", "fed", "-n", NS, "--min-clusters", "2"])
+    assert rc == 0 and "ready: 2/3 clusters have an available SuperNode and ClientApp (at least 2 required)" in out
+
+
+def test_json_and_yaml_outputs_agree(make_hub, run_cmd):
+    make_hub(fleetgen.small_fleet(ready=False))
+    rc, out, _ = run_cmd(status, ["status", "fed", "-n", NS, "-o", "json"])
+    data = json.loads(out)
+    rc2, out2, _ = run_cmd(status, ["status", "fed", "-n", NS, "-o", "yaml"])
+    assert rc == rc2 == 1
+    assert yaml.safe_load(out2) == data
+    assert data["ready"] is False and data["clusters"] == {
+        "chosen": 3, "ready": 2, "required": 3, "superNodeAvailable": 2, "clientAppsAvailable": 2}
+    rows = {r["cluster"]: r for r in data["placements"][0]["rows"]}
+    assert rows["charlie"]["superNode"]["state"] == "progressing"
+    assert rows["charlie"]["clientApps"] == [{"app": "digits", "state": "waiting", "reason": "waits for the SuperNode"}]
+    assert data["clientApps"][0]["conditions"]["PlacementVerified"]["status"] == "True"
+
+
+def test_addon_name_from_the_cluster_management_addon(make_hub, run_cmd):
+    spec = fleetgen.small_fleet()
+    spec.addon = "flower-custom"  # global.addon.name
+    hub = make_hub(spec)
+    # Another release with the same name in another namespace: its CMA must not be picked.
+    other = fleetgen.FleetSpec(namespace="elsewhere", addon="flower-other",
+                               placements={"x": [("", ["zulu"])]}, apps={})
+    hub.create(fleetgen.cluster_management_addon(other))
+    rc, out, err = run_cmd(status, ["status", "fed", "-n", NS, "-o", "json"])
+    assert rc == 0, err
+    assert json.loads(out)["addon"] == "flower-custom"
+
+
+def test_manual_install_strategy(make_hub, run_cmd):
+    spec = fleetgen.FleetSpec(manual_clusters=["m1", "m2"], apps={"digits": []})
+    spec.addon_state["m2"] = "unavailable"
+    make_hub(spec)
+    rc, out, _ = run_cmd(status, ["status", "fed", "-n", NS])
+    assert rc == 1
+    assert "Clusters of hubAddon.clusters (Manual): 1/2 clusters ready" in out
+    assert "ProbeUnavailable" in out
+
+
+def test_invalid_owner_label_and_unknown_placement_are_warnings(make_hub, run_cmd):
+    hub = make_hub(fleetgen.small_fleet())
+    mwrs = hub.get("work.open-cluster-management.io/v1alpha1", "ManifestWorkReplicaSet", "fed-clientapp-digits", NS)
+    mwrs["spec"]["placementRefs"].append({"name": "not-ours", "rolloutStrategy": {"type": "All"}})
+    mwrs["status"]["conditions"].append(fleetgen.cond(
+        "ManifestworkApplied", "False", "InvalidManifestWorkName",
+        'ManifestWork owner reference "a-very-long-namespace.fed-clientapp-digits" (namespace.name) is not a '
+        "valid label value"))
+    mwrs["status"]["conditions"] = [c for c in mwrs["status"]["conditions"]
+                                    if not (c["type"] == "ManifestworkApplied" and c["status"] == "True")]
+    hub.replace(mwrs)
+    rc, out, _ = run_cmd(status, ["status", "fed", "-n", NS])
+    assert rc == 0
+    assert "Warnings:" in out and "is not a valid label value" in out
+    assert "refers to placement not-ours, which is not a placement of release fed" in out
+
+
+def test_manifestworks_not_readable_is_a_warning_not_a_failure(make_hub, run_cmd):
+    hub = make_hub(fleetgen.small_fleet())
+    hub.deny("list", "manifestworks", "work.open-cluster-management.io")
+    rc, out, err = run_cmd(status, ["status", "fed", "-n", NS])
+    assert rc == 1, err
+    assert "forbidden: cannot list manifestworks.work.open-cluster-management.io at the cluster scope" in out
+    assert "ManifestWorks could not be read" in out
+
+
+# --- the 10,000-cluster fleet ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_status(big_hub, big_fleet):
+    """One `status -o json` run over the 10,000 clusters (module-scoped: it takes a few seconds)."""
+    import argparse
+    import contextlib
+    import io
+    import os
+
+    from hubtest import parse
+
+    os.environ["KUBECONFIG"] = big_hub.kubeconfig_path
+    big_hub.requests.clear()
+    out = io.StringIO()
+    args = parse(status, ["status", "fed", "-n", NS, "-o", "json"])
+    with contextlib.redirect_stdout(out):
+        rc = status.run(args)
+    requests = list(big_hub.requests)
+    del os.environ["KUBECONFIG"]
+    assert isinstance(args, argparse.Namespace)
+    return rc, json.loads(out.getvalue()), requests
+
+
+def test_big_fleet_counts(big_status, big_fleet, big_hub):
+    rc, data, _ = big_status
+    assert rc == 1
+    # 3 placements, decisions over >= 100 PlacementDecisions of <= 100 decisions each.
+    pds = [e.obj for e in big_hub.stores[("cluster.open-cluster-management.io", "placementdecisions")].items.values()
+           if e.obj["metadata"]["labels"]["cluster.open-cluster-management.io/placement"] in ("fed-east", "fed-west", "fed-gpu")]
+    assert len(pds) >= 100 and max(len(p["status"]["decisions"]) for p in pds) == 100
+    assert data["clusters"]["chosen"] == 10_000  # the 1,000 clusters in west and gpu count once
+    assert data["clusters"]["ready"] == expected_ready(big_fleet)
+    sizes = {p["name"]: p["clusters"] for p in data["placements"]}
+    assert sizes == {"east": 4000, "west": 4000, "gpu": 3000}
+    east = next(p for p in data["placements"] if p["name"] == "east")
+    assert [(g["name"], g["clusters"]) for g in east["decisionGroups"]] == [("canary", 400), ("rest", 3600)]
+
+
+def test_big_fleet_mixed_addon_conditions(big_status):
+    _, data, _ = big_status
+    rows = {r["cluster"]: r for p in data["placements"] for r in p["rows"]}
+    assert rows["cluster-00007"]["superNode"]["state"] == "degraded"
+    assert "SuperNodeRestarting" in rows["cluster-00007"]["superNode"]["reason"]
+    assert rows["cluster-00003"]["superNode"]["state"] == "unavailable"
+    assert "ProbeUnavailable" in rows["cluster-00003"]["reason"]
+    assert rows["cluster-00005"]["superNode"]["state"] == "unknown"
+    assert rows["cluster-00011"]["superNode"]["state"] == "missing"
+    assert rows["cluster-00001"]["clientApps"][0]["state"] == "not ready"
+    assert rows["cluster-00002"]["clientApps"][0]["state"] == "failed"
+    assert "namespaces \"flower-fed\" not found" in rows["cluster-00002"]["reason"]
+    states = Counter(r["superNode"]["state"] for r in rows.values())
+    assert set(states) == {"available", "degraded", "unavailable", "unknown", "missing"}
+
+
+def test_big_fleet_progressive_rollout_midway(big_status):
+    _, data, _ = big_status
+    gpu = next(p for p in data["placements"] if p["name"] == "gpu")
+    eval_app = next(a for a in gpu["clientApps"] if a["app"] == "eval")
+    assert eval_app["rolloutStrategy"] == "Progressive"
+    assert eval_app["conditions"]["PlacementRolledOut"] == {"status": "False", "reason": "Progressing", "message": ""}
+    states = Counter(next(a["state"] for a in r["clientApps"] if a["app"] == "eval") for r in gpu["rows"])
+    assert states["rolling out"] > 1000 and states["available"] > 1000
+    rolling = next(r for r in gpu["rows"] if any(a["state"] == "rolling out" for a in r["clientApps"]))
+    assert "Progressive rollout of fed-clientapp-eval via placement fed-gpu-clientapp" in rolling["reason"]
+    # clusters in two placements of one MWRS carry two ManifestWorks (OCM generateName)
+    overlap = next(r for r in gpu["rows"] if r["cluster"] == "cluster-07120")
+    assert "2 ManifestWorks of fed-clientapp-digits" in overlap["reason"]
+
+
+def test_big_fleet_is_read_with_paged_lists_not_per_cluster_gets(big_status, big_fleet):
+    _, _, requests = big_status
+    mca = [q for m, p, q in requests if p == "/apis/addon.open-cluster-management.io/v1alpha1/managedclusteraddons"]
+    n_addons = sum(1 for c in big_fleet.all_clusters() if big_fleet.addon_of(c) != "missing")
+    assert len(mca) == math.ceil(n_addons / 500)
+    assert all(q.get("fieldSelector") == "metadata.name=flower-fed" and q.get("limit") == "500" for q in mca)
+    assert all("continue" in q for q in mca[1:])
+    works = [q for m, p, q in requests if p == "/apis/work.open-cluster-management.io/v1/manifestworks"]
+    assert len(works) > 20 and all("work.open-cluster-management.io/manifestworkreplicaset in (" in q["labelSelector"]
+                                   for q in works)
+    pds = [q for m, p, q in requests if p.endswith("/placementdecisions")]
+    assert len(pds) == 1 and pds[0]["labelSelector"].startswith("cluster.open-cluster-management.io/placement in (")
+    per_object = [p for m, p, q in requests if "/namespaces/cluster-" in p]
+    assert per_object == []
+    assert len(requests) < 60
+
+
+def test_big_fleet_table(big_hub, monkeypatch, run_cmd):
+    monkeypatch.setenv("KUBECONFIG", big_hub.kubeconfig_path)
+    rc, out, _ = run_cmd(status, ["status", "fed", "-n", NS, "--max-rows", "5"])
+    assert rc == 1
+    assert "Placement east (fed-east): " in out and "decision groups: canary " in out
+    assert "PlacementRolledOut=False (Progressing)" in out
+    assert "clusters not shown (--max-rows 0 shows all)" in out
+    assert out.rstrip().splitlines()[-1].startswith("not ready: ")
+    assert out.count("\n  cluster-") == 15  # 5 rows x 3 placements, not-ready ones first
