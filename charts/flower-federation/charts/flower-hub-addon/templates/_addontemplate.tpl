@@ -15,14 +15,19 @@ Context: dict Values Release Chart endpoint (see hubAddon.deploymentConfigs).
 {{- $tls := include "flower.tls.enabled" . -}}
 {{- $runtimeTls := include "flower.tls.runtimeApiEnabled" . -}}
 {{- $auth := include "flower.superexecAuth.enabled" . -}}
+{{- $nodeAuth := .Values.global.nodeAuth.enabled -}}
 apiVersion: addon.open-cluster-management.io/v1alpha1
 kind: AddOnTemplate
 metadata:
   name: {{ include "flower.addonName" . }}
   labels:
     {{- include "flower.labels" (list . "supernode") | nindent 4 }}
+    flower.ai/release-namespace: {{ .Release.Namespace }}
 spec:
   addonName: {{ include "flower.addonName" . }}
+  {{- if $nodeAuth }}
+  {{- include "hubAddon.nodeAuth.registration" . | nindent 2 }}
+  {{- end }}
   agentSpec:
     workload:
       manifests:
@@ -73,6 +78,17 @@ spec:
           data:
             secret: {{ .Release.flowerSuperexecAuth.clientapp | b64enc }}
         {{- end }}
+        {{- if $nodeAuth }}
+        - apiVersion: v1
+          kind: ConfigMap
+          metadata:
+            name: {{ include "hubAddon.nodeAuth.configMapName" . }}
+            namespace: {{ $ns | quote }}
+            labels:
+              {{- include "flower.agentLabels" (list . "supernode") | nindent 14 }}
+          data:
+            supernode_key.py: {{ .Files.Get "files/node-auth/supernode_key.py" | required "files/node-auth/supernode_key.py is missing from the umbrella chart" | quote }}
+        {{- end }}
         - apiVersion: v1
           kind: ServiceAccount
           metadata:
@@ -111,6 +127,12 @@ spec:
                   - name: {{ $name }}
                     image: {{ include "hubAddon.var" "SUPERNODE_IMAGE" | quote }}
                     imagePullPolicy: {{ $supernode.pullPolicy }}
+                    {{- if $nodeAuth }}
+                    # The key launcher converts OCM's client key to Flower's OpenSSH format, then
+                    # runs flower-supernode (the image's entrypoint) and restarts it on key rotation.
+                    command:
+                      {{- include "hubAddon.nodeAuth.launcherCommand" . | nindent 22 }}
+                    {{- end }}
                     args:
                       - --superlink
                       - {{ include "hubAddon.var" "SUPERLINK_ADDRESS" | quote }}
@@ -127,7 +149,8 @@ spec:
                       - --port
                       - {{ $port | quote }}
                       - --node-config
-                      - {{ include "hubAddon.var" "NODE_CONFIG" | quote }}
+                      # OCM substitutes variables in one pass: CLUSTER_NAME must be here, not inside NODE_CONFIG.
+                      - {{ printf "cluster-name=%s %s" (toJson (include "hubAddon.var" "CLUSTER_NAME")) (include "hubAddon.var" "NODE_CONFIG") | quote }}
                       {{- if $runtimeTls }}
                       - --ssl-certfile
                       - /var/run/flower/runtime-tls/tls.crt
@@ -139,6 +162,10 @@ spec:
                       {{- if $auth }}
                       - --superexec-auth-secret-file
                       - /var/run/flower/superexec-auth/secret
+                      {{- end }}
+                      {{- if $nodeAuth }}
+                      - --auth-supernode-private-key
+                      - {{ include "hubAddon.nodeAuth.sshKeyPath" . }}
                       {{- end }}
                       {{- with $supernode.maxRetries }}
                       - --max-retries
@@ -185,6 +212,15 @@ spec:
                         mountPath: /var/run/flower/superexec-auth
                         readOnly: true
                       {{- end }}
+                      {{- if $nodeAuth }}
+                      # OCM's template agent adds the client certificate Secret's mount itself
+                      # ({{ include "hubAddon.nodeAuth.mountDir" . }}, every container of the Deployment).
+                      - name: node-auth-launcher
+                        mountPath: /var/run/flower/node-auth
+                        readOnly: true
+                      - name: node-key
+                        mountPath: /var/run/flower/node-key
+                      {{- end }}
                 volumes:
                   {{- include "flower.scratchVolumes" . | nindent 18 }}
                   {{- if $tls }}
@@ -201,6 +237,17 @@ spec:
                   - name: superexec-auth
                     secret:
                       secretName: {{ include "flower.superexecAuthSecretName" . }}
+                  {{- end }}
+                  {{- if $nodeAuth }}
+                  - name: node-auth-launcher
+                    configMap:
+                      name: {{ include "hubAddon.nodeAuth.configMapName" . }}
+                      defaultMode: 0444
+                  # The OpenSSH copy of the SuperNode's private key: memory only, this pod only.
+                  - name: node-key
+                    emptyDir:
+                      medium: Memory
+                      sizeLimit: 1Mi
                   {{- end }}
         - apiVersion: v1
           kind: Service
@@ -245,4 +292,44 @@ spec:
               - ports:
                   - {port: 53, protocol: UDP}
                   - {port: 53, protocol: TCP}
+{{- end -}}
+
+
+{{/*
+SuperNode authentication (global.nodeAuth.enabled). Every managed cluster's OCM registration
+agent makes an EC P-256 key (it never leaves the cluster) and a CSR for the signer below; the
+hub's addon manager approves and signs it with the node-auth CA (CustomSigner registration) and
+the agent stores tls.key/tls.crt in Secret <addon>-flower.ai-supernode-auth-client-cert, which
+OCM mounts into the Deployment's containers at /managed/flower.ai-supernode-auth. The hub's
+registrar (superlink chart, node-auth-registrar.yaml) registers the public key with the SuperLink.
+The signer name is the same for every release (OCM picks the CA by the CSR's addon label); it is
+kept short because OCM derives a volume name (cert-flower-ai-supernode-auth, <= 63) from it.
+*/}}
+{{- define "hubAddon.nodeAuth.signerName" -}}flower.ai/supernode-auth{{- end -}}
+{{- define "hubAddon.nodeAuth.mountDir" -}}/managed/{{ include "hubAddon.nodeAuth.signerName" . | replace "/" "-" }}{{- end -}}
+{{- define "hubAddon.nodeAuth.configMapName" -}}flower-node-auth{{- end -}}
+{{- define "hubAddon.nodeAuth.sshKeyPath" -}}/var/run/flower/node-key/id_ecdsa{{- end -}}
+
+{{- define "hubAddon.nodeAuth.registration" -}}
+# No subject: OCM's default subject names the cluster
+# (system:open-cluster-management:cluster:<cluster>:addon:<addon>:agent:<addon>).
+registration:
+  - type: CustomSigner
+    customSigner:
+      signerName: {{ include "hubAddon.nodeAuth.signerName" . }}
+      signingCA:
+        name: {{ .Values.global.nodeAuth.signingCASecret | default (include "flower.name" (list . "node-auth-ca")) }}
+        namespace: {{ .Release.Namespace }}
+{{- end -}}
+
+{{- define "hubAddon.nodeAuth.launcherCommand" -}}
+- python
+- /var/run/flower/node-auth/supernode_key.py
+- run
+- --client-key
+- {{ include "hubAddon.nodeAuth.mountDir" . }}/tls.key
+- --ssh-key
+- {{ include "hubAddon.nodeAuth.sshKeyPath" . }}
+- --
+- flower-supernode
 {{- end -}}
