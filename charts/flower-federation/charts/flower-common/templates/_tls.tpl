@@ -76,7 +76,8 @@ gets TLS when the chart owns the CA and can sign its certificate.
 {{/*
 flower.tls.ensureSupernodeCert: .Release.flowerSupernodeTls = {Cert, Key} for the SuperNode's
 Runtime API (the same names in every managed cluster: supernode.<agent namespace>.svc). Kept
-in a hub Secret and reused while valid for 30 more days, so upgrades do not roll the fleet.
+in a hub Secret and reused as long as that Secret exists, so upgrades do not roll the fleet;
+to renew it (it lives global.tls.generate.certValidityDays), delete the Secret and upgrade.
 */}}
 {{- define "flower.tls.ensureSupernodeCert" -}}
 {{- if not (hasKey .Release "flowerSupernodeTls") -}}

@@ -167,13 +167,13 @@ spec:
                       - --auth-supernode-private-key
                       - {{ include "hubAddon.nodeAuth.sshKeyPath" . }}
                       {{- end }}
-                      {{- with $supernode.maxRetries }}
+                      {{- if not (kindIs "invalid" $supernode.maxRetries) }}
                       - --max-retries
-                      - {{ . | quote }}
+                      - {{ $supernode.maxRetries | toString | quote }}
                       {{- end }}
-                      {{- with $supernode.maxWaitTime }}
+                      {{- if not (kindIs "invalid" $supernode.maxWaitTime) }}
                       - --max-wait-time
-                      - {{ . | quote }}
+                      - {{ $supernode.maxWaitTime | toString | quote }}
                       {{- end }}
                       {{- range $supernode.extraArgs }}
                       - {{ . | quote }}

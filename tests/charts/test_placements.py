@@ -1,0 +1,150 @@
+"""OCM wiring: ClientApps only land where this release's SuperNode runs, placements and
+deployment configs are what the values say, and every reference resolves inside the release."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import kube as k
+import render as r
+from cases import NAMESPACE, RELEASE, Case, render_case, variant
+
+pytestmark = pytest.mark.helm
+
+AVAILABLE = "available"
+
+
+def _addon_label(rendered: list[dict]) -> str:
+    (cma,) = r.of_kind(rendered, "ClusterManagementAddOn")
+    return f"feature.open-cluster-management.io/addon-{cma['metadata']['name']}"
+
+
+def _check_clientapp_placements(rendered: list[dict]) -> list[str]:
+    problems = []
+    placements = {(p["metadata"]["namespace"], p["metadata"]["name"]): p for p in r.of_kind(rendered, "Placement")}
+    works = r.of_kind(rendered, "ManifestWorkReplicaSet")
+    if not works:
+        return problems
+    cmas = r.of_kind(rendered, "ClusterManagementAddOn")
+    if len(cmas) != 1:
+        return [f"ManifestWorkReplicaSets ship ClientApps but the release renders {len(cmas)} ClusterManagementAddOns (no SuperNodes)"]
+    label = _addon_label(rendered)
+    for mwrs in works:
+        ns, name = mwrs["metadata"]["namespace"], mwrs["metadata"]["name"]
+        for ref in mwrs["spec"]["placementRefs"]:
+            placement = placements.get((ns, ref["name"]))
+            if placement is None:
+                problems.append(f"ManifestWorkReplicaSet {name}: placementRef {ref['name']} is not a Placement of this release")
+                continue
+            predicates = placement["spec"].get("predicates") or []
+            if not predicates:
+                problems.append(f"Placement {ref['name']} (used by {name}) has no predicates: it selects clusters without a SuperNode")
+            for i, pred in enumerate(predicates):
+                selector = (pred.get("requiredClusterSelector") or {}).get("labelSelector")
+                if not k.requires_label(selector, label, AVAILABLE):
+                    problems.append(f"Placement {ref['name']} predicate {i} does not require {label}={AVAILABLE}")
+    return problems
+
+
+def test_clientapps_only_land_next_to_a_supernode(rendered: list[dict]) -> None:
+    problems = _check_clientapp_placements(rendered)
+    assert not problems, "\n".join(problems)
+
+
+def test_clientapp_placement_is_the_supernode_placement_narrowed(rendered: list[dict], case: Case) -> None:
+    """<release>-P-clientapp has P's spec, each predicate narrowed by the availability label only."""
+    if case.get("hubAddon.installStrategy") != "Placements" or not case.get("hubAddon.enabled"):
+        assert not [p for p in r.of_kind(rendered, "Placement") if p["metadata"]["name"].endswith("-clientapp")]
+        return
+    label = _addon_label(rendered)
+    by_name = {p["metadata"]["name"]: p for p in r.of_kind(rendered, "Placement")}
+    for item in case.get("hubAddon.placements"):
+        supernode = by_name[f"{RELEASE}-{item['name']}"]["spec"]
+        clientapp = dict(by_name[f"{RELEASE}-{item['name']}-clientapp"]["spec"])
+        narrowed = []
+        for pred in clientapp.pop("predicates"):
+            sel = dict(pred["requiredClusterSelector"])
+            label_sel = dict(sel.pop("labelSelector"))
+            exprs = [e for e in label_sel.get("matchExpressions", []) if e["key"] != label]
+            assert len(exprs) == len(label_sel.get("matchExpressions", [])) - 1
+            if exprs:
+                label_sel["matchExpressions"] = exprs
+            else:
+                label_sel.pop("matchExpressions", None)
+            if label_sel:
+                sel["labelSelector"] = label_sel
+            narrowed.append({"requiredClusterSelector": sel})
+        expected = dict(supernode)
+        expected_predicates = expected.pop("predicates", None) or [{"requiredClusterSelector": {}}]
+        assert clientapp == expected, f"placement {item['name']}: the ClientApp placement's spec drifted"
+        assert narrowed == expected_predicates
+
+
+def test_placements_and_configs_follow_the_values(rendered: list[dict], case: Case) -> None:
+    if not case.get("hubAddon.enabled"):
+        assert not r.of_kind(rendered, "ClusterManagementAddOn") and not r.of_kind(rendered, "AddOnTemplate")
+        return
+    (cma,) = r.of_kind(rendered, "ClusterManagementAddOn")
+    adcs = {a["metadata"]["name"]: a for a in r.of_kind(rendered, "AddOnDeploymentConfig")}
+    templates = {t["metadata"]["name"] for t in r.of_kind(rendered, "AddOnTemplate")}
+    placements = {p["metadata"]["name"]: p for p in r.of_kind(rendered, "Placement")}
+    for cfg in cma["spec"]["supportedConfigs"]:
+        ref = cfg["defaultConfig"]["name"]
+        assert ref in (templates if cfg["resource"] == "addontemplates" else adcs), f"CMA default config {ref} is not rendered"
+    strategy = cma["spec"]["installStrategy"]
+    assert strategy["type"] == case.get("hubAddon.installStrategy")
+    if strategy["type"] == "Placements":
+        items = case.get("hubAddon.placements")
+        assert [p["name"] for p in strategy["placements"]] == [f"{RELEASE}-{i['name']}" for i in items]
+        for item, entry in zip(items, strategy["placements"]):
+            spec = {key: v for key, v in item.items() if key not in ("name", "supernode", "rolloutStrategy")}
+            assert placements[entry["name"]]["spec"] == spec, f"Placement {entry['name']} is not the values' spec"
+            assert entry["rolloutStrategy"] == item.get("rolloutStrategy", {"type": "All"})
+            for c in entry.get("configs") or []:
+                assert c["name"] in adcs and c["namespace"] == NAMESPACE
+    else:
+        assert "placements" not in strategy
+    mcas = r.of_kind(rendered, "ManagedClusterAddOn")
+    assert sorted(m["metadata"]["namespace"] for m in mcas) == sorted(c["name"] for c in case.get("hubAddon.clusters") or [])
+    for mca in mcas:
+        assert mca["metadata"]["name"] == cma["metadata"]["name"]
+        for c in mca["spec"].get("configs") or []:
+            assert c["name"] in adcs, f"ManagedClusterAddOn in {mca['metadata']['namespace']} refers to missing ADC {c['name']}"
+    sets = {s for p in placements.values() for s in p["spec"].get("clusterSets") or []}
+    bindings = {b["metadata"]["name"] for b in r.of_kind(rendered, "ManagedClusterSetBinding")}
+    if case.get("hubAddon.createClusterSetBindings"):
+        assert sets <= bindings, f"cluster sets without a ManagedClusterSetBinding: {sorted(sets - bindings)}"
+
+
+# ----------------------------------------------------------------------------- failures
+
+
+BAD_PLACEMENT = [
+    pytest.param(variant("bad-placement", "clientApp.apps[0].name=x", "clientApp.apps[0].placements={nope}"),
+                 "clientApp.apps[0].placements", id="unknown-placement"),
+    pytest.param(variant("bad-placement-2", "clientApp.apps[0].name=x", "clientApp.apps[0].placements={default}",
+                         "clientApp.apps[1].name=y", "clientApp.apps[1].placements={default,other}"),
+                 "clientApp.apps[1].placements", id="second-app"),
+    pytest.param(variant("bad-placement-manual", "hubAddon.installStrategy=Manual", "hubAddon.clusters[0].name=c1"),
+                 "clientApp.apps[0].placements", id="manual-mode"),
+]
+NO_HUB_ADDON = variant("no-hub-addon", "hubAddon.enabled=false")
+
+
+@pytest.mark.parametrize(("variant_case", "message"), BAD_PLACEMENT)
+def test_clientapp_naming_a_missing_placement_fails(helm: Path, variant_case: Case, message: str) -> None:
+    with pytest.raises(r.HelmError) as err:
+        render_case(helm, variant_case)
+    assert message in err.value.stderr, err.value.stderr
+
+
+def test_clientapps_without_the_hub_addon_fail_or_resolve(helm: Path) -> None:
+    try:
+        rendered = render_case(helm, NO_HUB_ADDON)
+    except r.HelmError as err:
+        assert "clientApp" in err.stderr
+        return
+    problems = _check_clientapp_placements(rendered)
+    assert not problems, "\n".join(problems)
