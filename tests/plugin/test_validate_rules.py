@@ -1,0 +1,493 @@
+"""Semantic rules of `helm flower validate` (FLW2xx) and the Kubernetes/Flower/OCM syntax
+they rely on (helm_flower.k8s, helm_flower.nodeconfig)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helm_flower import k8s, nodeconfig
+from helm_flower.cli import main
+from helm_flower.findings import RULES
+from helm_flower.rules import sprig_merge
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = str(REPO / "charts" / "flower-federation")
+HOST = {"superlink": {"exposure": {"host": "fl.example.com"}}}
+PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUZm9vYmFy\n-----END CERTIFICATE-----\n"
+
+
+def deep(*parts: dict) -> dict:
+    out: dict = {}
+    for part in parts:
+        out = _merge(out, part)
+    return out
+
+
+def _merge(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def validate(tmp_path: Path, values: dict, *args: str) -> tuple[int, list[dict]]:
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["validate", CHART, "-f", str(path), "-o", "json", *args])
+    assert err.getvalue() == ""
+    return code, json.loads(out.getvalue())["findings"]
+
+
+def rules_of(found: list[dict]) -> set[str]:
+    return {f["rule"] for f in found}
+
+
+def only(found: list[dict], rule: str) -> list[dict]:
+    return [f for f in found if f["rule"] == rule]
+
+
+# --- the defaults and the catalogue ------------------------------------------------------------
+
+
+def test_chart_defaults_only_warn(tmp_path):
+    code, found = validate(tmp_path, {})
+    assert code == 0
+    assert all(f["severity"] == "warning" for f in found)
+
+
+def test_every_finding_has_the_documented_fields(tmp_path):
+    _, found = validate(tmp_path, deep(HOST, {"superlink": {"replicaCount": 2}}))
+    for finding in found:
+        assert {"rule", "severity", "path", "message", "hint", "file"} <= set(finding)
+        assert finding["rule"] in RULES and finding["severity"] in ("error", "warning")
+
+
+def test_rule_ids_are_stable_and_well_formed():
+    assert all(len(rule) == 6 and rule.startswith("FLW") and rule[3:].isdigit() for rule in RULES)
+    assert {"FLW001", "FLW100", "FLW201", "FLW210", "FLW224", "FLW240", "FLW250", "FLW260", "FLW270",
+            "FLW280", "FLW300", "FLW301"} <= set(RULES)
+
+
+# --- placements -----------------------------------------------------------------------------------
+
+
+def test_clientapp_placement_must_exist(tmp_path):
+    values = deep(HOST, {"hubAddon": {"placements": [{"name": "eu", "clusterSets": ["eu"]}]},
+                         "clientApp": {"apps": [{"name": "a", "placements": ["eu", "us"]}]}})
+    code, found = validate(tmp_path, values)
+    assert code == 1
+    [finding] = only(found, "FLW201")
+    assert finding["path"] == "$.clientApp.apps[0].placements[1]" and "eu" in finding["message"]
+    assert finding["file"].endswith("values.yaml")
+
+
+def test_manual_mode_needs_empty_placements(tmp_path):
+    values = deep(HOST, {"hubAddon": {"installStrategy": "Manual", "clusters": [{"name": "c1"}]},
+                         "clientApp": {"apps": [{"name": "a", "placements": ["default"]}]}})
+    assert only(validate(tmp_path, values)[1], "FLW202")[0]["path"] == "$.clientApp.apps[0].placements[0]"
+    values["clientApp"]["apps"][0]["placements"] = []
+    code, found = validate(tmp_path, values)
+    assert code == 0 and not rules_of(found) & {"FLW201", "FLW202", "FLW205"}
+
+
+def test_clientapps_without_hub_addon(tmp_path):
+    _, found = validate(tmp_path, deep(HOST, {"hubAddon": {"enabled": False}}))
+    assert only(found, "FLW203")[0]["severity"] == "warning"
+
+
+def test_duplicate_names(tmp_path):
+    values = deep(HOST, {"hubAddon": {"clusters": [{"name": "c1"}, {"name": "c1"}]},
+                         "clientApp": {"apps": [{"name": "a", "placements": []}, {"name": "a", "placements": []}]}})
+    paths = {f["path"] for f in only(validate(tmp_path, values)[1], "FLW204")}
+    assert paths == {"$.hubAddon.clusters[1].name", "$.clientApp.apps[1].name"}
+
+
+def test_no_supernodes_anywhere(tmp_path):
+    _, found = validate(tmp_path, deep(HOST, {"hubAddon": {"installStrategy": "Manual"},
+                                              "clientApp": {"apps": [{"name": "a", "placements": []}]}}))
+    assert only(found, "FLW205")[0]["path"] == "$.hubAddon.clusters"
+
+
+# --- versions -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tag, bad", [("1.41.3", False), ("1.41", False), ("v1.41.0-py3.12", False),
+                                      ("1.40.0", True), ("2.41.0", True), ("latest", False), ("nightly", False)])
+def test_official_superexec_tag_must_match_major_minor(tmp_path, tag, bad):
+    values = deep(HOST, {"superlink": {"serverApp": {"image": {"repository": "flwr/superexec", "tag": tag}}}})
+    _, found = validate(tmp_path, values)
+    assert bool(only(found, "FLW210")) is bad
+
+
+def test_app_image_tag_is_the_apps_own_version(tmp_path):
+    values = deep(HOST, {"clientApp": {"apps": [{"name": "a", "placements": [],
+                                                 "image": {"repository": "acme/app", "tag": "3.1.0"}}]}})
+    assert not only(validate(tmp_path, values)[1], "FLW210")
+    values["clientApp"]["apps"][0]["appLabels"] = {"flower.ai/flower-version": "1.40.2"}
+    [finding] = only(validate(tmp_path, values)[1], "FLW210")
+    assert finding["path"] == '$.clientApp.apps[0].appLabels["flower.ai/flower-version"]'
+
+
+def test_app_inherits_the_defaults_tag(tmp_path):
+    values = deep(HOST, {"clientApp": {"defaults": {"image": {"tag": "1.39.0"}},
+                                       "apps": [{"name": "a", "placements": [],
+                                                 "image": {"repository": "flwr/superexec"}}]}})
+    [finding] = only(validate(tmp_path, values)[1], "FLW210")
+    assert finding["path"] == "$.clientApp.apps[0].image.tag" and "1.39" in finding["message"]
+
+
+def test_digest_pins_the_image_and_the_tag_is_ignored(tmp_path):
+    values = deep(HOST, {"superlink": {"image": {"tag": "1.30.0", "digest": "sha256:" + "a" * 64}}})
+    assert not only(validate(tmp_path, values)[1], "FLW211")
+
+
+def test_superlink_and_supernode_versions(tmp_path):
+    values = deep(HOST, {"superlink": {"image": {"tag": "1.42.0"}},
+                         "hubAddon": {"supernode": {"image": {"tag": "1.40.0"}}}})
+    _, found = validate(tmp_path, values)
+    assert only(found, "FLW211")[0]["severity"] == "error"
+    assert only(found, "FLW212")[0]["severity"] == "warning"
+
+
+def test_global_version_moves_every_default(tmp_path):
+    code, found = validate(tmp_path, deep(HOST, {"global": {"flower": {"version": "1.42.0"}}}))
+    assert code == 0 and not rules_of(found) & {"FLW210", "FLW211", "FLW212"}
+
+
+# --- TLS --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tls, rules", [
+    ({"mode": "existingSecret", "caBundle": PEM}, {"FLW220"}),
+    ({"mode": "existingSecret", "existingSecret": "s"}, {"FLW221"}),
+    ({"mode": "existingSecret", "existingSecret": "s", "caBundle": PEM}, set()),
+    ({"mode": "certManager", "certManager": {"issuerRef": {"name": "ca", "kind": "ClusterIssuer"}}}, {"FLW221"}),
+    ({"mode": "certManager"}, set()),
+    ({"mode": "existingSecret", "existingSecret": "s", "caBundle": "Zm9v"}, {"FLW222"}),
+    ({"mode": "generate", "caBundle": PEM}, {"FLW225"}),
+    ({"mode": "disabled"}, {"FLW223"}),
+])
+def test_tls_consistency(tmp_path, tls, rules):
+    _, found = validate(tmp_path, deep(HOST, {"global": {"tls": tls}}))
+    assert rules_of(found) & {"FLW220", "FLW221", "FLW222", "FLW223", "FLW225"} == rules
+
+
+def test_node_auth_needs_tls(tmp_path):
+    _, found = validate(tmp_path, deep(HOST, {"global": {"tls": {"mode": "disabled"}, "nodeAuth": {"enabled": True}}}))
+    assert only(found, "FLW224")[0]["path"] == "$.global.nodeAuth.enabled"
+
+
+# --- exposure ---------------------------------------------------------------------------------------
+
+
+def test_exposure_rules(tmp_path):
+    _, found = validate(tmp_path, {"superlink": {"exposure": {"type": "Ingress"}}})
+    assert only(found, "FLW231")[0]["severity"] == "error"
+    _, found = validate(tmp_path, {"superlink": {"exposure": {"type": "LoadBalancer"}}})
+    assert only(found, "FLW231")[0]["severity"] == "warning"
+    _, found = validate(tmp_path, {"superlink": {"exposure": {"type": "ClusterIP"}}})
+    assert rules_of(found) >= {"FLW232"}
+    _, found = validate(tmp_path, {"superlink": {"exposure": {"type": "NodePort", "host": "10.0.0.1"}}})
+    assert only(found, "FLW233")[0]["path"] == "$.superlink.exposure.nodePort"
+    _, found = validate(tmp_path, {"superlink": {"exposure": {"type": "NodePort", "host": "10.0.0.1",
+                                                              "nodePort": 30100}}})
+    assert not only(found, "FLW233")
+
+
+def test_all_apis_exposure(tmp_path):
+    exposure = {"type": "LoadBalancer", "host": "fl.example.com", "allApis": True}
+    _, found = validate(tmp_path, {"superlink": {"exposure": exposure}})
+    assert only(found, "FLW236")
+    exposure["acknowledgeUnauthenticatedControlApi"] = True
+    _, found = validate(tmp_path, {"superlink": {"exposure": exposure}})
+    assert only(found, "FLW230")[0]["severity"] == "warning" and not only(found, "FLW236")
+
+
+def test_hub_addon_with_a_superlink_elsewhere(tmp_path):
+    _, found = validate(tmp_path, {"superlink": {"enabled": False}})
+    assert ":0" in only(found, "FLW234")[0]["message"]
+    code, found = validate(tmp_path, {"superlink": {"enabled": False, "exposure": {
+        "type": "LoadBalancer", "host": "fl.example.com", "port": 443}}})
+    assert not only(found, "FLW234")
+
+
+# --- SuperLink state --------------------------------------------------------------------------------
+
+
+def test_persistence_rules(tmp_path):
+    _, found = validate(tmp_path, deep(HOST, {"superlink": {"replicaCount": 2}}))
+    assert only(found, "FLW240")
+    _, found = validate(tmp_path, deep(HOST, {"superlink": {"replicaCount": 2, "persistence": {"enabled": False}}}))
+    assert only(found, "FLW242") and not only(found, "FLW240")
+    _, found = validate(tmp_path, deep(HOST, {"superlink": {"updateStrategy": {"type": "RollingUpdate"}}}))
+    assert only(found, "FLW241")[0]["path"] == "$.superlink.updateStrategy.type"
+
+
+# --- names ------------------------------------------------------------------------------------------
+
+
+def test_release_name_length_and_syntax(tmp_path):
+    assert only(validate(tmp_path, HOST, "--release", "x" * 48)[1], "FLW250")
+    assert not only(validate(tmp_path, HOST, "--release", "x" * 30)[1], "FLW250")
+    assert only(validate(tmp_path, HOST, "--release", "Flower")[1], "FLW253")
+    assert only(validate(tmp_path, HOST, "--release", "9lives")[1], "FLW253")  # Service names start with a letter
+
+
+def test_placement_and_app_names(tmp_path):
+    long = "p" * 48
+    values = deep(HOST, {"hubAddon": {"placements": [{"name": long, "clusterSets": ["default"]}]},
+                         "clientApp": {"apps": [{"name": "App_1", "placements": [long]}]}})
+    _, found = validate(tmp_path, values)
+    assert only(found, "FLW250")[0]["path"] == "$.hubAddon.placements[0].name"
+    assert only(found, "FLW253")[0]["path"] == "$.clientApp.apps[0].name"
+
+
+def test_addon_name_limit(tmp_path):
+    assert only(validate(tmp_path, HOST, "--release", "r" * 51)[1], "FLW251")
+    assert not only(validate(tmp_path, HOST, "--release", "r" * 50)[1], "FLW251")
+
+
+def test_managed_cluster_namespace(tmp_path):
+    _, found = validate(tmp_path, deep(HOST, {"global": {"managedCluster": {"namespace": "Flower_NS"}}}))
+    assert only(found, "FLW252")[0]["path"] == "$.global.managedCluster.namespace"
+
+
+# --- resources --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, value", [
+    ("100m", Decimal("0.1")), ("1", Decimal(1)), ("1.5Gi", Decimal(1.5 * 2**30)), ("2e3", Decimal(2000)),
+    ("1E-3", Decimal("0.001")), (".5", Decimal("0.5")), ("5.", Decimal(5)), ("+1k", Decimal(1000)),
+    (2, Decimal(2)), (0.25, Decimal("0.25")), ("12Mi", Decimal(12 * 2**20)),
+])
+def test_quantities(text, value):
+    assert k8s.parse_quantity(text) == value
+
+
+@pytest.mark.parametrize("text", ["1GB", "1 Gi", "Gi", "", "1.5.5", "1Kib", "abc", "0x10", "1e", "--1", True, None, "1i"])
+def test_invalid_quantities(text):
+    assert k8s.parse_quantity(text) is None and k8s.quantity_error(text)
+
+
+def test_resource_rules(tmp_path):
+    values = deep(HOST, {"superlink": {"resources": {"requests": {"memory": "2Gi", "cpus": "1"},
+                                                      "limits": {"memory": "1Gi"}},
+                                        "serverApp": {"resources": {"requests": {"cpu": "-1"}}}}})
+    _, found = validate(tmp_path, values)
+    assert only(found, "FLW261")[0]["path"] == "$.superlink.resources.requests.memory"
+    assert only(found, "FLW262")[0]["path"] == "$.superlink.resources.requests.cpus"
+    assert only(found, "FLW260")[0]["path"] == "$.superlink.serverApp.resources.requests.cpu"
+
+
+def test_request_over_an_inherited_limit(tmp_path):
+    values = deep(HOST, {"clientApp": {"defaults": {"resources": {"limits": {"memory": "1Gi"}}},
+                                       "apps": [{"name": "a", "placements": [],
+                                                 "resources": {"requests": {"memory": "3Gi"}}}]}})
+    [finding] = only(validate(tmp_path, values)[1], "FLW261")
+    assert finding["path"] == "$.clientApp.apps[0].resources.requests.memory"
+    assert "$.clientApp.defaults.resources.limits.memory" in finding["message"]
+
+
+def test_sprig_merge_treats_empty_values_as_missing():
+    assert sprig_merge({"a": "", "b": 0, "c": False, "d": "x", "e": {"f": ""}},
+                       {"a": "A", "b": 1, "c": True, "d": "D", "e": {"f": "F", "g": 1}, "h": None}) == {
+        "a": "A", "b": 1, "c": True, "d": "x", "e": {"f": "F", "g": 1}}
+
+
+# --- labels and selectors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key, ok", [("app", True), ("flower.ai/enabled", True), ("a" * 63, True),
+                                     ("a" * 64, False), ("Flower.AI/x", False), ("/x", False), ("x/", False),
+                                     ("-x", False), ("x_y.z", True), ("a/b/c", False), ("", False)])
+def test_label_keys(key, ok):
+    assert (k8s.qualified_name_error(key) is None) is ok
+
+
+@pytest.mark.parametrize("value, ok", [("", True), ("true", True), ("a-b_c.d", True), ("a" * 64, False),
+                                       ("has space", False), ("-x", False), (True, False), (1, False)])
+def test_label_values(value, ok):
+    assert (k8s.label_value_error(value) is None) is ok
+
+
+@pytest.mark.parametrize("expression, problems", [
+    ({"key": "a", "operator": "In", "values": ["x"]}, set()),
+    ({"key": "a", "operator": "In", "values": []}, {"values"}),
+    ({"key": "a", "operator": "NotIn"}, {"values"}),
+    ({"key": "a", "operator": "Exists"}, set()),
+    ({"key": "a", "operator": "DoesNotExist", "values": ["x"]}, {"values"}),
+    ({"key": "a", "operator": "Equals", "values": ["x"]}, {"operator"}),
+    ({"key": "a b", "operator": "Exists"}, {"key"}),
+    ({"key": "a", "operator": "In", "values": ["not ok"]}, {"values[0]"}),
+])
+def test_label_selector_expressions(expression, problems):
+    assert {sub for sub, _ in k8s.expression_error(expression)} == problems
+
+
+def test_node_affinity_allows_gt_and_lt():
+    assert not k8s.expression_error({"key": "cpu", "operator": "Gt", "values": ["4"]}, k8s.NODE_OPERATORS, False)
+    assert k8s.expression_error({"key": "cpu", "operator": "Gt", "values": ["4", "5"]}, k8s.NODE_OPERATORS, False)
+
+
+def test_label_rules_in_values(tmp_path):
+    values = deep(HOST, {"hubAddon": {"placements": [{"name": "default", "clusterSets": ["default"], "predicates": [
+        {"requiredClusterSelector": {"labelSelector": {"matchLabels": {"flower.ai/enabled": True},
+                                                       "matchExpressions": [{"key": "x", "operator": "Exists",
+                                                                             "values": ["y"]}]}}}]}]},
+        "superlink": {"nodeSelector": {"bad key!": "x"}, "podAnnotations": {"a/b/c": "x", "ok": 1}}})
+    _, found = validate(tmp_path, values)
+    paths = {(f["rule"], f["path"]) for f in found}
+    selector = "$.hubAddon.placements[0].predicates[0].requiredClusterSelector.labelSelector"
+    assert ("FLW270", f'{selector}.matchLabels["flower.ai/enabled"]') in paths
+    assert ("FLW271", f"{selector}.matchExpressions[0].values") in paths
+    assert ("FLW270", '$.superlink.nodeSelector["bad key!"]') in paths
+    assert ("FLW272", '$.superlink.podAnnotations["a/b/c"]') in paths
+    assert ("FLW272", "$.superlink.podAnnotations.ok") in paths
+
+
+# --- node-config and AddOnDeploymentConfig variables -------------------------------------------------
+
+
+def test_node_config_renders_like_the_chart():
+    plain, stored = nodeconfig.render({"b": True, "i": 3.0, "f": 0.5, "s": 'x "y" <z>', "big": 1234567.5})
+    assert plain == ('b=true big=1.2345675e+06 cluster-name="{{CLUSTER_NAME}}" f=0.5 i=3 '
+                     's="x \\"y\\" \\u003cz\\u003e"')
+    assert stored == json.dumps(plain)[1:-1].replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+@pytest.mark.parametrize("value, text", [(0.1, "0.1"), (1e21, "1e+21"), (123456.5, "123456.5"),
+                                         (1234567.5, "1.2345675e+06"), (0.0001, "0.0001"), (0.00001, "1e-05"),
+                                         (-2.5, "-2.5")])
+def test_go_float_formatting(value, text):
+    assert nodeconfig.go_float(value) == text
+
+
+def test_node_config_parses_back_like_flower():
+    flwr_config = pytest.importorskip("flwr.common.config")
+    config = {"partition-id": 3, "lr": 0.01, "tier": "research grade", "gpu": True, "path": "/data/x y"}
+    plain, _ = nodeconfig.render(config)
+    expected = {**config, "cluster-name": "{{CLUSTER_NAME}}"}
+    assert flwr_config.parse_config_args([plain]) == expected == nodeconfig.flower_parse(plain)
+    assert nodeconfig.problems(config) == {}
+
+
+@pytest.mark.parametrize("config, key", [
+    ({"q": 'say "hi"'}, "q"), ({"n": None}, "n"), ({"l": [1, 2]}, "l"), ({"m": {"a": 1}}, "m"),
+    ({"key with space": 1}, "key with space"), ({"cluster-name": "x"}, "cluster-name"), ({"ünï": 1}, "ünï"),
+])
+def test_node_config_problems(config, key):
+    assert key in nodeconfig.problems(config)
+
+
+def test_node_config_problems_match_flower():
+    flwr_config = pytest.importorskip("flwr.common.config")
+    plain, _ = nodeconfig.render({"q": 'say "hi"'})
+    parsed = None
+    with contextlib.suppress(Exception):
+        parsed = flwr_config.parse_config_args([plain])
+    assert parsed != {"q": 'say "hi"', "cluster-name": "{{CLUSTER_NAME}}"}
+
+
+def test_node_config_rules_in_values(tmp_path):
+    values = deep(HOST, {"hubAddon": {"supernode": {"nodeConfig": {"ok": 1}},
+                                      "placements": [{"name": "default", "clusterSets": ["default"],
+                                                      "supernode": {"nodeConfig": {"data": "x" * 1000}}}],
+                                      "clusters": [{"name": "c1", "nodeConfig": {"bad": 'a"b'}}]}})
+    _, found = validate(tmp_path, values)
+    assert only(found, "FLW281")[0]["path"] == "$.hubAddon.clusters[0].nodeConfig.bad"
+    long = only(found, "FLW280")[0]
+    assert long["path"] == "$.hubAddon.placements[0].supernode.nodeConfig"
+    assert "flower-supernode-default" in long["message"]
+    # 1000 characters fit: only the JSON escaping of cluster-name and the pairs push it over 1024
+    assert not only(validate(tmp_path, deep(HOST, {"hubAddon": {"supernode": {"nodeConfig": {"d": "x" * 900}}}}))[1],
+                    "FLW280")
+
+
+def test_cluster_config_starts_from_its_placement(tmp_path):
+    values = deep(HOST, {"hubAddon": {"placements": [{"name": "eu", "clusterSets": ["eu"],
+                                                      "supernode": {"nodeConfig": {"data": "x" * 1000}}}],
+                                      "clusters": [{"name": "c1", "placement": "eu", "nodeConfig": {"id": 1}},
+                                                   {"name": "c2", "placement": "us", "nodeConfig": {"id": 2}}]},
+                         "clientApp": {"apps": [{"name": "a", "placements": ["eu"]}]}})
+    _, found = validate(tmp_path, values)
+    [long] = only(found, "FLW280")
+    assert long["path"] == "$.hubAddon.placements[0].supernode.nodeConfig"
+    assert "flower-supernode-eu" in long["message"] and "flower-supernode-cluster-c1" in long["message"]
+    [unknown] = only(found, "FLW206")
+    assert unknown["path"] == "$.hubAddon.clusters[1].placement"
+
+
+# --- property: rules never crash on values of the wrong shape ---------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PATHS = [
+    ("global",), ("global", "flower", "version"), ("global", "tls"), ("global", "tls", "mode"),
+    ("global", "tls", "caBundle"), ("global", "tls", "certManager", "issuerRef"), ("global", "nodeAuth"),
+    ("global", "nodeAuth", "enabled"), ("global", "addon", "name"), ("global", "managedCluster", "namespace"),
+    ("superlink",), ("superlink", "enabled"), ("superlink", "image"), ("superlink", "image", "tag"),
+    ("superlink", "exposure"), ("superlink", "exposure", "type"), ("superlink", "exposure", "host"),
+    ("superlink", "exposure", "nodePort"), ("superlink", "exposure", "allApis"), ("superlink", "port"),
+    ("superlink", "replicaCount"), ("superlink", "persistence"), ("superlink", "persistence", "size"),
+    ("superlink", "updateStrategy"), ("superlink", "resources"), ("superlink", "resources", "requests"),
+    ("superlink", "serverApp", "image"), ("superlink", "serverApp", "appLabels"), ("superlink", "nodeSelector"),
+    ("superlink", "podAnnotations"), ("hubAddon",), ("hubAddon", "enabled"), ("hubAddon", "installStrategy"),
+    ("hubAddon", "placements"), ("hubAddon", "placements", 0), ("hubAddon", "placements", 0, "name"),
+    ("hubAddon", "placements", 0, "supernode"), ("hubAddon", "placements", 0, "supernode", "nodeConfig"),
+    ("hubAddon", "placements", 0, "supernode", "resources"), ("hubAddon", "placements", 0, "predicates"),
+    ("hubAddon", "clusters"), ("hubAddon", "clusters", 0), ("hubAddon", "clusters", 0, "nodeConfig"),
+    ("hubAddon", "supernode"), ("hubAddon", "supernode", "nodeConfig"), ("hubAddon", "supernode", "image"),
+    ("hubAddon", "supernode", "resources", "limits"), ("clientApp",), ("clientApp", "enabled"),
+    ("clientApp", "apps"), ("clientApp", "apps", 0), ("clientApp", "apps", 0, "placements"),
+    ("clientApp", "apps", 0, "image"), ("clientApp", "apps", 0, "resources"), ("clientApp", "defaults"),
+    ("clientApp", "defaults", "image", "tag"), ("clientApp", "apps", 0, "appLabels"),
+]
+_json = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-5, 70000), st.floats(allow_nan=False),
+                               st.text(max_size=8), st.sampled_from(["1.41.0", "1.40", "Manual", "disabled",
+                                                                     "NodePort", "In", "1Gi", "x" * 70])),
+                     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6),
+                                                                                       inner, max_size=3)),
+                     max_leaves=8)
+
+
+def _put(values: dict, path: tuple, value) -> None:
+    node = values
+    for part, following in zip(path, path[1:]):
+        empty = [] if isinstance(following, int) else {}
+        if isinstance(node, dict):
+            if not isinstance(node.get(part), type(empty)):
+                node[part] = empty
+            node = node[part]
+        elif isinstance(node, list):
+            while len(node) <= part:
+                node.append({} if not isinstance(following, int) else [])
+            if not isinstance(node[part], type(empty)):
+                node[part] = empty
+            node = node[part]
+    last = path[-1]
+    if isinstance(node, dict):
+        node[last] = value
+    elif isinstance(node, list):
+        while len(node) <= last:
+            node.append(None)
+        node[last] = value
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(_PATHS), _json), min_size=1, max_size=6))
+def test_rules_never_crash_on_odd_shapes(tmp_path_factory, changes):
+    values: dict = {}
+    for path, value in changes:
+        _put(values, path, value)
+    code, found = validate(tmp_path_factory.mktemp("odd"), values)
+    assert code in (0, 1, 2)
