@@ -21,7 +21,7 @@ test: tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: tools
-	$(PY) -m helm_flower rehearse $(CHART) --fleet examples/fleet.yaml --app flower-apps/digits
+	$(PY) -m helm_flower rehearse $(CHART) --fleet examples/fleet.yaml --app flower-apps/digits --rounds 3
 
 bench: tools
 	$(PY) bench/run.py
