@@ -19,6 +19,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "plugin" / "src"))
+# One implementation of OCM's variable substitution: the one `helm flower rehearse` runs.
+from helm_flower.rehearse.ocm import render_manifest  # noqa: E402
 CHART = ROOT / "charts" / "flower-federation"
 EXCEPTIONS = Path(__file__).with_name("exceptions.yaml")
 RELEASE, NAMESPACE = "scan", "flower"
@@ -48,14 +51,6 @@ def addon_variables(objects: list[dict]) -> dict[str, str]:
     return variables
 
 
-def substitute(manifest: dict, variables: dict[str, str]) -> dict:
-    """OCM substitutes {{NAME}} in the manifest's raw JSON text."""
-    text = json.dumps(manifest)
-    for name, value in variables.items():
-        text = text.replace("{{" + name + "}}", value)
-    return json.loads(text)
-
-
 def with_embedded(objects: list[dict]) -> list[dict]:
     variables = addon_variables(objects)
     result = []
@@ -63,7 +58,7 @@ def with_embedded(objects: list[dict]) -> list[dict]:
         result.append(obj)
         if obj["kind"] == "AddOnTemplate":
             manifests = obj["spec"]["agentSpec"]["workload"]["manifests"]
-            result += [substitute(m, variables) for m in manifests]
+            result += [render_manifest(m, variables) for m in manifests]
         elif obj["kind"] == "ManifestWorkReplicaSet":
             result += obj["spec"]["manifestWorkTemplate"]["workload"]["manifests"]
     return result
