@@ -80,7 +80,9 @@ def localize(args: list[str], mounts: dict[str, Path], replace: dict[str, str]) 
     --health-server-address) -> a free port on 127.0.0.1 (all processes share one host here)."""
     result = []
     for a in args:
-        a = replace.get(a, a)
+        if a in replace:  # an exact local value (e.g. this interpreter): never a mount path
+            result.append(replace[a])
+            continue
         if re.fullmatch(r"0\.0\.0\.0:\d+", a):
             a = f"{HOST}:{free_port()}"
         for mount, local in sorted(mounts.items(), key=lambda kv: -len(kv[0])):

@@ -175,7 +175,7 @@ def test_set_errors_match_helm(tmp_path):
 MERGE_CASES = [
     ([], []),
     ([str(p) for p in CI[:2]], []),
-    ([], ["superlink.enabled=false"]),
+    ([], ["superlink.enabled=false", "hubAddon.enabled=false", "clientApp.enabled=false"]),
     ([], ["hubAddon.supernode.resources.limits=null,global.imageRegistry=mirror.example.com"]),
     ([], ["superlink.global.flower.version=9.9.9"]),
     ([str(CI[-1])], ["clientApp.enabled=false", "hubAddon.placements[0].name=zz"]),

@@ -53,10 +53,10 @@ def test_supernode_args_come_from_the_addon_template_with_ocm_substitution(rende
     superlink_address = next(v["value"] for v in adc["spec"]["customizedVariables"] if v["name"] == "SUPERLINK_ADDRESS")
     assert flag_value(node.args, "--superlink") == superlink_address
     assert node.container["image"].startswith("docker.io/flwr/supernode:")
-    assert "{{" not in " ".join(a for a in node.args if not a.startswith("cluster-name"))
-    # OCM's single pass leaves the nested {{CLUSTER_NAME}} of NODE_CONFIG literal.
-    assert plan.clusters["hospital-lyon"].node_config["cluster-name"] == "{{CLUSTER_NAME}}"
-    assert any("ONE pass" in note for note in plan.notes)
+    assert "{{" not in " ".join(node.args)
+    # The AddOnTemplate puts {{CLUSTER_NAME}} straight into --node-config (OCM substitutes once).
+    assert plan.clusters["hospital-lyon"].node_config["cluster-name"] == "hospital-lyon"
+    assert not any("ONE pass" in note for note in plan.notes)  # no variable left unsubstituted
     assert dict(node.extra_env)["CLUSTER_NAME"] == "hospital-lyon"
 
 
@@ -125,5 +125,7 @@ def test_chart_version_is_read_from_the_render(render) -> None:
 
 
 def test_no_superlink_refuses(render, sample_fleet) -> None:
+    # The chart itself now refuses SuperNodes without this release's SuperLink; the rehearsal
+    # still refuses a render that has none (hubAddon off too, so there is nothing to run).
     with pytest.raises(Refusal, match="superlink.enabled"):
-        _plan(render("superlink.enabled=false"), sample_fleet)
+        _plan(render("superlink.enabled=false", "hubAddon.enabled=false", "clientApp.enabled=false"), sample_fleet)
