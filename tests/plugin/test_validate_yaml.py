@@ -162,11 +162,22 @@ def test_directory_instead_of_file(tmp_path):
     assert code == 2 and found[0]["rule"] == "FLW007" and "directory" in found[0]["message"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-def test_unreadable_file(tmp_path):
+def test_unreadable_file(tmp_path, monkeypatch):
     path = tmp_path / "secret.yaml"
     path.write_text("a: 1\n")
     path.chmod(0)
+    if os.geteuid() == 0:
+        # root reads every file: make the read itself fail the way it does for other users.
+        real_open = open
+
+        def refusing_open(file, *args, **kwargs):
+            if str(file) == str(path):
+                raise PermissionError(13, "Permission denied", str(file))
+            return real_open(file, *args, **kwargs)
+
+        monkeypatch.setattr("builtins.open", refusing_open)
+        real_read_bytes = Path.read_bytes
+        monkeypatch.setattr(Path, "read_bytes", lambda self: refusing_open(self) if str(self) == str(path) else real_read_bytes(self))
     code, found = findings("-f", str(path))
     assert code == 2 and found[0]["rule"] == "FLW007"
 
