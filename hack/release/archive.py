@@ -6,7 +6,8 @@ from run to run) and stamps every entry with the file's mtime (it changes with e
 `repack()` rewrites Helm's archive deterministically, with the same file contents.
 
     python hack/release/archive.py repack IN.tgz OUT.tgz
-    python hack/release/archive.py plugin plugin/ OUT.tgz
+
+The plugin archive has one builder, the plugin's own: plugin/tools/build_archive.py.
 """
 from __future__ import annotations
 
@@ -19,11 +20,6 @@ import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-
-# Never part of a plugin archive.
-PLUGIN_EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "tests", "dist", "build", ".git"}
-PLUGIN_EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".egg-info", ".tgz", ".prov")
-
 
 def source_date_epoch() -> int:
     """SOURCE_DATE_EPOCH when set, else the commit time of HEAD, else 0."""
@@ -92,49 +88,11 @@ def repack(src: Path, out: Path, mtime: int | None = None) -> None:
     write_tgz(read_tgz(src), out, source_date_epoch() if mtime is None else mtime)
 
 
-def _plugin_files(plugin_dir: Path) -> list[Path]:
-    """The plugin's files: what git tracks or would track there (its .gitignore applies: no .venv),
-    else a directory walk that skips caches and virtual environments."""
-    result = subprocess.run(["git", "-C", str(plugin_dir), "ls-files", "-z", "--cached", "--others",
-                             "--exclude-standard", "--", "."], capture_output=True)
-    if result.returncode == 0:
-        names = [n for n in result.stdout.decode().split("\0") if n]
-        return sorted({plugin_dir / n for n in names})
-    files = []
-    for dirpath, dirnames, filenames in os.walk(plugin_dir):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in PLUGIN_EXCLUDED_DIRS)
-        files += [Path(dirpath) / f for f in sorted(filenames)]
-    return files
-
-
-def plugin_entries(plugin_dir: Path) -> dict[str, tuple[bytes, bool]]:
-    """plugin.yaml and the package files at the archive root (Helm 3 and 4 install such a tarball)."""
-    if not (plugin_dir / "plugin.yaml").is_file():
-        raise FileNotFoundError(f"{plugin_dir}/plugin.yaml is missing: the plugin is not ready to package")
-    entries = {}
-    for path in _plugin_files(plugin_dir):
-        rel = path.relative_to(plugin_dir)
-        if (set(rel.parts[:-1]) & PLUGIN_EXCLUDED_DIRS or rel.name.endswith(PLUGIN_EXCLUDED_SUFFIXES)
-                or any(part.endswith(".egg-info") for part in rel.parts)):
-            continue
-        if path.is_symlink() or not path.is_file():
-            continue
-        entries[rel.as_posix()] = (path.read_bytes(), os.access(path, os.X_OK))
-    return entries
-
-
-def plugin_archive(plugin_dir: Path, out: Path, mtime: int | None = None) -> None:
-    write_tgz(plugin_entries(plugin_dir), out, source_date_epoch() if mtime is None else mtime, directories=True)
-
-
 def main(argv: list[str]) -> int:
-    if len(argv) != 3 or argv[0] not in ("repack", "plugin"):
+    if len(argv) != 3 or argv[0] != "repack":
         print(__doc__, file=sys.stderr)
         return 2
-    if argv[0] == "repack":
-        repack(Path(argv[1]), Path(argv[2]))
-    else:
-        plugin_archive(Path(argv[1]), Path(argv[2]))
+    repack(Path(argv[1]), Path(argv[2]))
     return 0
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -125,10 +126,12 @@ def package_chart(helm: Path, out_dir: Path, work: Path, chart: Path = CHART, si
 
 
 def build_plugin_archive(out_dir: Path, plugin: Path = PLUGIN) -> Path:
-    meta = plugin_meta(plugin)
-    target = out_dir / f"helm-{meta['name']}-{meta['version']}.tgz"
-    archive.plugin_archive(plugin, target)
-    return target
+    """The plugin's own builder (plugin/tools/build_archive.py): one archive layout, which both
+    Helms install and which carries the offline OCM schemas `validate --rendered` defaults to."""
+    spec = importlib.util.spec_from_file_location("plugin_build_archive", plugin / "tools" / "build_archive.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    return builder.build(out_dir)
 
 
 # --------------------------------------------------------------------------- signing

@@ -57,28 +57,6 @@ def test_chart_archive_is_normalised(tmp_path):
     assert "flower-federation/charts/flower-superlink/Chart.yaml" in names  # subcharts are embedded
 
 
-def test_plugin_archive_is_reproducible_and_installable_layout(archive_mod, tmp_path):
-    plugin = tmp_path / "plugin"
-    (plugin / "bin").mkdir(parents=True)
-    (plugin / "src" / "pkg" / "__pycache__").mkdir(parents=True)
-    (plugin / "plugin.yaml").write_text("name: demo\nversion: 1.2.3\nusage: u\ndescription: d\ncommand: $HELM_PLUGIN_DIR/bin/run\n")
-    (plugin / "bin" / "run").write_text("#!/bin/sh\necho hi\n")
-    (plugin / "bin" / "run").chmod(0o755)
-    (plugin / "src" / "pkg" / "__init__.py").write_text("")
-    (plugin / "src" / "pkg" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
-    first, second = tmp_path / "a.tgz", tmp_path / "b.tgz"
-    archive_mod.plugin_archive(plugin, first, mtime=0)
-    os.utime(plugin / "plugin.yaml", (1, 1))
-    archive_mod.plugin_archive(plugin, second, mtime=0)
-    assert sha256(first) == sha256(second)
-    with tarfile.open(first) as tar:
-        members = {m.name: m for m in tar.getmembers()}
-    # flat layout with directory entries (Helm 3's plugin installer needs them), no caches
-    assert sorted(members) == ["bin", "bin/run", "plugin.yaml", "src", "src/pkg", "src/pkg/__init__.py"]
-    assert members["bin"].isdir() and members["bin/run"].mode == 0o755 and members["plugin.yaml"].mode == 0o644
-    assert gzip.open(first).read()  # valid gzip
-
-
 def test_real_plugin_archive_is_reproducible(tmp_path):
     if not (ROOT / "plugin" / "plugin.yaml").exists():
         pytest.fail("plugin/plugin.yaml is missing: the helm flower plugin is not ready", pytrace=False)
@@ -90,5 +68,15 @@ def test_real_plugin_archive_is_reproducible(tmp_path):
         outs.append(Path(result.stdout.split()[0]))
     assert sha256(outs[0]) == sha256(outs[1])
     with tarfile.open(outs[0]) as tar:
-        names = tar.getnames()
+        members = {m.name: m for m in tar.getmembers()}
+    names = sorted(members)
     assert "plugin.yaml" in names and not any(".venv" in n or "__pycache__" in n for n in names)
+    # The plugin's own layout: at the root (Helm 3) and under helm-flower/ (Helm 4 local installs),
+    # with directory entries, executables kept executable, and the offline OCM schemas that
+    # `validate --rendered` uses by default.
+    for prefix in ("", "helm-flower/"):
+        assert prefix + "plugin.yaml" in names and members[prefix + "bin"].isdir()
+        assert members[prefix + "bin/helm-flower"].mode == 0o755 and members[prefix + "plugin.yaml"].mode == 0o644
+        assert any(n.startswith(prefix + "schemas/ocm/") and n.endswith(".json") for n in names)
+    assert {(m.uid, m.gid) for m in members.values()} == {(0, 0)}
+    assert gzip.open(outs[0]).read()  # valid gzip
