@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-_REPO_ROOT = Path(__file__).resolve().parents[1]
-# Helm major version -> binary installed by `make tools` (hack/install-tools.sh).
-_HELM_BINS = {"4": ".tools/bin/helm4", "3": ".tools/bin/helm3"}
+import tooling
+
+_REPO_ROOT = tooling.REPO_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +24,7 @@ def chart_dir(repo_root: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def helm_bins(repo_root: Path) -> dict[str, Path]:
-    bins = {version: repo_root / rel for version, rel in _HELM_BINS.items()}
+    bins = dict(tooling.HELM_BINS)
     missing = [str(p) for p in bins.values() if not p.is_file()]
     if missing:
         pytest.fail(f"helm binaries missing ({', '.join(missing)}): run make tools", pytrace=False)
@@ -32,13 +32,5 @@ def helm_bins(repo_root: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def ocm_crds_dir(repo_root: Path) -> Path:
-    # Reference data outside the repository (CI has it at ../shared/ocm-crds).
-    path = repo_root.parent / "shared" / "ocm-crds"
-    if not any(path.glob("*.crd.yaml")):
-        pytest.fail(
-            f"upstream OCM CRDs not found in {path} (expected next to the repository at "
-            "../shared/ocm-crds): the OCM objects cannot be validated without them",
-            pytrace=False,
-        )
-    return path
+def ocm_crds_dir() -> Path:
+    return tooling.ocm_crds_dir()

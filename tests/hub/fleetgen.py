@@ -7,7 +7,7 @@ chart's labels, ClusterManagementAddOn, ManifestWorkReplicaSets, Services, the C
 what OCM wrote (PlacementDecisions of up to 100 decisions each with decision-group labels,
 ManagedClusterAddOns with addon-manager conditions, ManifestWorks with the MWRS labels,
 conditions and WellKnownStatus feedback, Placement and MWRS status). The shapes follow the
-upstream CRDs in ../shared/ocm-crds (a test validates samples against them).
+upstream CRDs installed in .tools/ocm-crds (a test validates samples against them).
 
 Big immutable sub-objects (the ManifestWork template, condition lists) are shared between
 objects to keep a 10,000-cluster fleet small in memory; nothing mutates stored objects in place.

@@ -12,6 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tooling
 from helm_flower.fleet import Cluster, Fleet, Taint, load_fleet
 from helm_flower.placement_preview import (
     Binding,
@@ -21,7 +22,6 @@ from helm_flower.placement_preview import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-CRDS = REPO.parent / "shared" / "ocm-crds"
 NS = "flower"
 
 
@@ -37,27 +37,20 @@ def fleet(*clusters: Cluster, sets: tuple[str, ...] | None = None) -> Fleet:
     return Fleet(tuple(clusters), known)
 
 
-def _crd_schema(file_name: str) -> dict | None:
-    path = CRDS / file_name
-    if not path.is_file():
-        return None
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-
-
-PLACEMENT_SCHEMA = _crd_schema("cluster_v1beta1__0000_02_clusters.open-cluster-management.io_placements.crd.yaml")
-DECISION_SCHEMA = _crd_schema("cluster_v1beta1__0000_03_clusters.open-cluster-management.io_placementdecisions.crd.yaml")
-PLACEMENT_VALIDATOR = jsonschema.Draft7Validator(PLACEMENT_SCHEMA) if PLACEMENT_SCHEMA is not None else None
+PLACEMENT_SCHEMA = tooling.ocm_crd_schema("cluster.open-cluster-management.io", "v1beta1", "Placement")
+DECISION_SCHEMA = tooling.ocm_crd_schema("cluster.open-cluster-management.io", "v1beta1", "PlacementDecision")
+PLACEMENT_VALIDATOR = jsonschema.Draft7Validator(PLACEMENT_SCHEMA)
 
 
 def placement(name: str = "p", *, check: bool = True, **spec: Any) -> dict:
-    """A Placement object; checked against the real CRD schema when available."""
+    """A Placement object, checked against the upstream Placement CRD schema."""
     obj = {
         "apiVersion": "cluster.open-cluster-management.io/v1beta1",
         "kind": "Placement",
         "metadata": {"name": name, "namespace": NS},
         "spec": spec,
     }
-    if check and PLACEMENT_VALIDATOR is not None:
+    if check:
         PLACEMENT_VALIDATOR.validate(obj)
     return obj
 
@@ -505,7 +498,6 @@ def test_decision_numbering_continues_across_groups() -> None:
     }
 
 
-@pytest.mark.skipif(DECISION_SCHEMA is None, reason="OCM CRDs not available")
 def test_decision_objects_match_the_placementdecision_crd() -> None:
     result = preview(placement(decisionStrategy=group_strategy(2, ("banks", {"matchLabels": {"sector": "finance"}}))), SITES, binding("default"))
     for decision in result.decisions:

@@ -1,6 +1,6 @@
 """The project's own OCM schemas (schemas/ocm/<group>_<version>_<kind>.json), used by
 `helm flower validate --rendered` by default, against what the chart renders and against the
-upstream OCM CustomResourceDefinitions (reference data at ../shared/ocm-crds):
+upstream OCM CustomResourceDefinitions (open-cluster-management.io/api, installed in .tools/ocm-crds):
 
 * every OCM object rendered from the defaults and from every ci/*-values.yaml is accepted by the
   project schema and by the real CRD's openAPIV3Schema of its version;
