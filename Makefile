@@ -1,4 +1,6 @@
-# flower-ocm: every target installs what it needs first (hack/install-tools.sh is idempotent).
+# flower-ocm: every target installs exactly what it needs first (the install scripts are idempotent).
+#   make demo   Helm + the runtime venv      make test   + test packages, OCM CRDs, checkov, registry/gpg/nginx
+#   make scan   + checkov                    make e2e    + the Go-built control plane
 SHELL := /bin/bash
 TOOLS := $(CURDIR)/.tools
 VENV := $(TOOLS)/venv
@@ -11,30 +13,39 @@ export FLWR_DISABLE_UPDATE_CHECK := 1
 CHART := charts/flower-federation
 PYTEST_ARGS ?=
 
-.PHONY: tools test demo bench lint lock clean schemas scan
+.PHONY: tools tools-demo tools-test test demo bench lint lock clean schemas scan
 
-tools:
-	@bash hack/install-tools.sh
+tools: tools-test
+
+tools-demo:
+	@bash hack/install-tools.sh helm venv
+
+tools-test:
+	@bash hack/install-tools.sh helm venv test
+	@bash hack/install-go-tools.sh ocm-crds actionlint
 	@bash hack/scan/install.sh
 
-test: tools
+test: tools-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-demo: tools
+demo: tools-demo
 	$(PY) -m helm_flower rehearse $(CHART) --fleet examples/fleet.yaml --app flower-apps/digits --rounds 3
 
-bench: tools
+bench: tools-test
 	$(PY) bench/run.py
 
-scan: tools
+scan: tools-demo
+	@bash hack/scan/install.sh
 	$(PY) hack/scan/scan.py
 
-schemas: tools
+schemas: tools-demo
 	$(PY) hack/gen_chart_schemas.py
 
-lock:
-	$(PY) -m piptools compile --quiet --generate-hashes --allow-unsafe --strip-extras \
-	  --no-emit-index-url --no-emit-find-links -o hack/requirements.lock hack/requirements.in
+UV := $(TOOLS)/uv/bin/uv
+lock: tools-demo
+	cd hack && $(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-emit-index-url requirements.in -o requirements.lock
+	cd hack && $(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-emit-index-url requirements-test.in -o requirements-test.lock
+	$(PY) plugin/tools/make_lock.py
 
 clean:
 	rm -rf $(TOOLS) dist .pytest_cache
@@ -57,16 +68,16 @@ LINT_ARGS ?=
 
 .PHONY: release docs plugin-archive
 
-lint: tools
+lint: tools-test
 	$(PY) hack/lint/ct_lint.py $(LINT_ARGS)
 
-docs: tools
+docs: tools-demo
 	$(PY) hack/gen_chart_docs.py
 
-plugin-archive: tools
+plugin-archive: tools-demo
 	$(PY) hack/release/release.py plugin-archive --out '$(DIST)' --plugin-dir '$(PLUGIN_DIR)'
 
-release: tools
+release: tools-test
 	@if [ -z '$(REGISTRY)' ] || [ -z '$(SIGN_KEY)' ] || [ -z '$(KEYRING)' ]; then \
 	  echo 'usage: make release REGISTRY=oci://host/path SIGN_KEY=<key name> KEYRING=<secret keyring> [PASSPHRASE_FILE=f] [PLAIN_HTTP=1] [CA_FILE=ca.pem]' >&2; exit 2; fi
 	$(PY) hack/release/release.py release --out '$(DIST)' --helm '$(RELEASE_HELM)' --plugin-dir '$(PLUGIN_DIR)' \

