@@ -3,11 +3,10 @@
 - Kubernetes kinds: the strict (unknown fields are errors) Kubernetes 1.33 JSON schemas bundled
   with kubernetes-validate. Its `validate()` reloads the 1.4 MB definitions on every call, so
   the same schemas are loaded once here and a Draft 2020-12 validator is cached per kind.
-- OCM kinds: the openAPIV3Schema of the real upstream CRD of that apiVersion. jsonschema ignores
-  the x-kubernetes-* keywords, so unknown fields are rejected by adding
-  additionalProperties: false to every object schema that lists properties and does not carry
-  x-kubernetes-preserve-unknown-fields (what the API server's pruning + strict field validation
-  amount to); `nullable` becomes a null type; metadata is checked against the strict ObjectMeta.
+- OCM kinds: the openAPIV3Schema of the real upstream CRD of that apiVersion, made strict the way
+  `helm flower validate` does it (helm_flower.schemas.strict_openapi: unknown fields rejected,
+  `nullable` a null type, embedded resources' metadata checked as the API server does); the
+  top-level metadata is checked against the strict ObjectMeta.
 - cert-manager Certificate/Issuer and OpenShift Route have no schema here (no CRD in reach): they
   are on an explicit allow-list and their essential fields are checked by hand below. Any other
   kind without a schema is an error, never silently passed.
@@ -27,6 +26,8 @@ import importlib_resources
 import jsonschema
 import yaml
 from referencing import Registry, Resource
+
+from helm_flower.schemas import strict_openapi
 
 K8S_VERSION = "1.33"
 _DEFS_ID = "https://kubernetes.io/api/_definitions.json"
@@ -89,33 +90,6 @@ def k8s_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator
 # ----------------------------------------------------------------------------- OCM CRDs
 
 
-def _close(schema: Any) -> Any:
-    """Make a CRD structural schema reject unknown fields under plain jsonschema."""
-    if isinstance(schema, list):
-        return [_close(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {}
-    for key, value in schema.items():
-        if key == "properties":
-            out[key] = {name: _close(sub) for name, sub in value.items()}
-        elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
-            out[key] = _close(value)
-        elif key in ("allOf", "anyOf", "oneOf"):
-            out[key] = [_close(s) for s in value]
-        else:
-            out[key] = value
-    if out.get("nullable") is True and "type" in out:
-        out["type"] = [out["type"], "null"]
-    if (
-        "properties" in out
-        and "additionalProperties" not in out
-        and not out.get("x-kubernetes-preserve-unknown-fields")
-    ):
-        out["additionalProperties"] = False
-    return out
-
-
 @cache
 def _ocm_index(crds_dir: Path) -> dict[tuple[str, str], dict]:
     index: dict[tuple[str, str], dict] = {}
@@ -163,14 +137,14 @@ def ocm_validator(crds_dir: Path, api_version: str, kind: str) -> jsonschema.pro
     raw = ocm_schema(crds_dir, api_version, kind)
     if raw is None:
         return None
-    schema = _close({k: v for k, v in raw.items() if k != "properties"})
+    schema = strict_openapi({k: v for k, v in raw.items() if k != "properties"})
     schema["properties"] = {}
     for name, sub in raw.get("properties", {}).items():
         if name == "metadata":
             # The CRD only says `type: object`; the API server checks ObjectMeta itself.
             schema["properties"][name] = {"allOf": [sub, {"$ref": OBJECT_META_REF}]}
         else:
-            schema["properties"][name] = _close(sub)
+            schema["properties"][name] = strict_openapi(sub)
     schema["additionalProperties"] = False
     schema.setdefault("required", [])
     for field in ("apiVersion", "kind", "metadata"):

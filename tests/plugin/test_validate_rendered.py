@@ -191,3 +191,27 @@ def test_crds_from_an_unreachable_cluster(tmp_path):
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["validate", str(CHART), "--rendered", "--crds-from-cluster", "--kubeconfig", str(kubeconfig)])
     assert code == 2 and "cannot read CustomResourceDefinitions from the hub" in err.getvalue()
+
+
+@pytest.mark.parametrize("source", ["crds", "project"])
+def test_embedded_manifest_metadata_is_checked_as_the_api_server_does(source, ocm_crds_dir):
+    """A real hub's API server rejected an AddOnTemplate whose manifests carried
+    metadata.namespace "{{INSTALL_NAMESPACE}}" (an embedded resource's namespace must be a DNS label):
+    validate must refuse it offline too, from the CRD files and from the project's own schemas."""
+    ocm = (schemas.load_crd_dirs([str(ocm_crds_dir)]) if source == "crds"
+           else schemas.load_project_schemas([REPO]))
+    manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m", "namespace": "flower-fed"}}
+    template = {"apiVersion": "addon.open-cluster-management.io/v1alpha1", "kind": "AddOnTemplate",
+                "metadata": {"name": "t"},
+                "spec": {"addonName": "t", "agentSpec": {"workload": {"manifests": [manifest]}}}}
+    validator = ocm.validator(template["apiVersion"], template["kind"])
+
+    def errors() -> list[str]:
+        return sorted(".".join(map(str, e.absolute_path)) for e in validator.iter_errors(template))
+
+    assert errors() == []
+    manifest["metadata"]["namespace"] = "{{INSTALL_NAMESPACE}}"
+    assert errors() == ["spec.agentSpec.workload.manifests.0.metadata.namespace"]
+    manifest["metadata"]["namespace"] = "flower-fed"
+    del manifest["kind"]
+    assert errors() == ["spec.agentSpec.workload.manifests.0"]

@@ -191,7 +191,28 @@ def strict_openapi(schema: Any) -> Any:
             and "additionalProperties" not in schema
             and not schema.get("x-kubernetes-preserve-unknown-fields")):
         out["additionalProperties"] = False
+    if schema.get("x-kubernetes-embedded-resource"):
+        out = {"allOf": [out, EMBEDDED_RESOURCE]}
     return out
+
+
+# What the API server checks on an object embedded in a CR (x-kubernetes-embedded-resource, e.g. the
+# manifests of an AddOnTemplate or ManifestWorkReplicaSet) before any controller sees it: apiVersion
+# and kind set, metadata.namespace a DNS-1123 label, metadata.name a path segment. A template variable
+# such as "{{INSTALL_NAMESPACE}}" in metadata.namespace is rejected there.
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+EMBEDDED_RESOURCE = {
+    "type": "object",
+    "required": ["apiVersion", "kind"],
+    "properties": {
+        "apiVersion": {"type": "string", "minLength": 1},
+        "kind": {"type": "string", "minLength": 1},
+        "metadata": {"type": "object", "properties": {
+            "namespace": {"type": "string", "maxLength": 63, "pattern": DNS_LABEL},
+            "name": {"type": "string", "not": {"anyOf": [{"enum": [".", ".."]}, {"pattern": "[/%]"}]}},
+        }},
+    },
+}
 
 
 def load_crd_dirs(paths: list[str]) -> OcmSchemas:

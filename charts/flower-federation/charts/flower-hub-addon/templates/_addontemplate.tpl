@@ -3,12 +3,16 @@
 
 {{/*
 hubAddon.addOnTemplate: the AddOnTemplate whose manifests run a SuperNode on each managed
-cluster. OCM substitutes {{CLUSTER_NAME}}, {{INSTALL_NAMESPACE}} and the AddOnDeploymentConfig's
-variables (SUPERLINK_ADDRESS, SUPERNODE_IMAGE, NODE_CONFIG) per cluster.
+cluster. OCM substitutes {{CLUSTER_NAME}} and the AddOnDeploymentConfig's variables
+(SUPERLINK_ADDRESS, SUPERNODE_IMAGE, NODE_CONFIG) per cluster. Namespaced manifests name the agent
+namespace itself, not {{INSTALL_NAMESPACE}}: the API server validates an embedded manifest's
+metadata.namespace as a DNS label and rejects the whole AddOnTemplate otherwise (seen on a real hub);
+OCM's namespace decorator sets it to the AddOnDeploymentConfig's agentInstallNamespace anyway, which
+is the same name.
 Context: dict Values Release Chart endpoint (see hubAddon.deploymentConfigs).
 */}}
 {{- define "hubAddon.addOnTemplate" -}}
-{{- $ns := include "hubAddon.var" "INSTALL_NAMESPACE" -}}
+{{- $ns := include "flower.agentNamespace" . -}}
 {{- $name := include "flower.supernodeName" . -}}
 {{- $port := include "flower.supernodeRuntimePort" . -}}
 {{- $supernode := .Values.supernode -}}
