@@ -13,7 +13,7 @@ export FLWR_DISABLE_UPDATE_CHECK := 1
 CHART := charts/flower-federation
 PYTEST_ARGS ?=
 
-.PHONY: tools tools-demo tools-test test demo bench lint lock clean schemas scan
+.PHONY: tools tools-demo tools-test tools-e2e test e2e fleet-up fleet-down demo bench lint lock clean schemas scan
 
 tools: tools-test
 
@@ -25,8 +25,22 @@ tools-test:
 	@bash hack/install-go-tools.sh ocm-crds actionlint
 	@bash hack/scan/install.sh
 
+tools-e2e: tools-test
+	@bash hack/install-go-tools.sh
+
 test: tools-test
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest tests --ignore=tests/e2e $(PYTEST_ARGS)
+
+# The real OCM control plane (tests/ocmfleet): a hub and three managed clusters as local processes.
+FLEET := cd tests && $(PY) -m ocmfleet
+fleet-up: tools-e2e
+	$(FLEET) up
+
+fleet-down:
+	@if [ -x $(PY) ]; then $(FLEET) down; fi
+
+e2e: tools-e2e
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 demo: tools-demo
 	$(PY) -m helm_flower rehearse $(CHART) --fleet examples/fleet.yaml --app flower-apps/digits --rounds 3
