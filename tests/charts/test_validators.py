@@ -50,7 +50,7 @@ def test_schema_checks_reject_unknown_fields_wrong_types_and_unknown_kinds(ocm_c
     # Required fields with a CRD default are filled in first, as the API server does.
     mwrs = {"apiVersion": "work.open-cluster-management.io/v1alpha1", "kind": "ManifestWorkReplicaSet",
             "metadata": {"name": "w", "namespace": "n"},
-            "spec": {"placementRefs": [{"name": "p"}], "manifestWorkTemplate": {"workload": {"manifests": [{"any": "thing"}]}}}}
+            "spec": {"placementRefs": [{"name": "p"}], "manifestWorkTemplate": {"workload": {"manifests": [{"apiVersion": "v1", "kind": "ConfigMap", "any": "thing"}]}}}}
     assert ks.schema_errors(mwrs, ocm_crds_dir)[1] == []
     mwrs["spec"]["placementRefs"][0]["rolloutStrategy"] = {"type": "Progressive", "progressive": {"maxConcurrency": "150%"}}
     assert ks.schema_errors(mwrs, ocm_crds_dir)[1]
