@@ -20,7 +20,7 @@ RECIPES='
 kube|kube|.|kube-apiserver kube-controller-manager kube-scheduler|Kubernetes control plane (k8s.io/kubernetes)
 etcd|etcd|.||etcd server (go.etcd.io/etcd/server/v3)
 kwok|kwok|sigs.k8s.io/kwok/cmd/kwok||kwok fake nodes (sigs.k8s.io/kwok)
-ocm|ocm|.|registration work placement addon registration-operator|Open Cluster Management (open-cluster-management.io/ocm)
+ocm|ocm|.|registration work placement addon registration-operator webhooks|Open Cluster Management (open-cluster-management.io/ocm)
 ocm-crds|ocm-api|-||OCM CustomResourceDefinitions (open-cluster-management.io/api)
 actionlint|actionlint|github.com/rhysd/actionlint/cmd/actionlint||GitHub workflow linter (rhysd/actionlint)
 '
@@ -112,8 +112,9 @@ module_dir() { # module-folder module-path -> its directory in Go's module cache
 }
 
 # Data files some programs need from their own module, copied next to the binaries:
-# kwok's stages (fake node and pod lifecycles; kwok exits without them) and the bootstrap ClusterRole
-# of OCM's cluster-manager (what a klusterlet may do before it is accepted).
+# kwok's stages (fake node and pod lifecycles; kwok exits without them), and from OCM's
+# cluster-manager the bootstrap ClusterRole (what a klusterlet may do before it is accepted) and the
+# admission webhook configurations of its registration and work webhooks.
 copy_from_module() { # folder module-path destination relative-file...
   local dir dest="$root/.tools/$3"
   dir=$(module_dir "$1" "$2")
@@ -130,8 +131,14 @@ after_kwok() {
 }
 
 after_ocm() {
+  local hub=manifests/cluster-manager/hub
   copy_from_module ocm open-cluster-management.io/ocm ocm-manifests \
-    deploy/cluster-manager/chart/cluster-manager/templates/bootstrap_cluster_role.yaml
+    deploy/cluster-manager/chart/cluster-manager/templates/bootstrap_cluster_role.yaml \
+    $hub/registration/webhook-mutatingconfiguration.yaml $hub/registration/webhook-validatingconfiguration.yaml \
+    $hub/registration/webhook-clustersetbinding-validatingconfiguration.yaml
+  cp "$(module_dir ocm open-cluster-management.io/ocm)/$hub/work/webhook-validatingconfiguration.yaml" \
+    "$root/.tools/ocm-manifests/work-webhook-validatingconfiguration.yaml"
+  chmod 0644 "$root/.tools/ocm-manifests/work-webhook-validatingconfiguration.yaml"
 }
 
 link_all() { # name links

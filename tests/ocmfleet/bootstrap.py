@@ -5,7 +5,11 @@ way `clusteradm accept` does (approve its CSR, set hubAcceptsClient)."""
 from __future__ import annotations
 
 import base64
+import re
+import ssl
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -159,6 +163,40 @@ def apply_hub_crds(api: client.ApiClient, ca_bundle: bytes, webhook_port: int) -
     _apply_crds(api, [crd for name, crd in sorted(crds.items()) if name not in MANAGED_CRDS])
 
 
+def serving(port: int, ca_bundle: bytes) -> bool:
+    """The webhook server answers TLS with a certificate of the hub CA (any HTTP status will do)."""
+    context = ssl.create_default_context(cadata=ca_bundle.decode())
+    try:
+        urllib.request.urlopen(f"https://127.0.0.1:{port}/", context=context, timeout=2)  # noqa: S310
+    except urllib.error.HTTPError:
+        pass  # 404: it serves
+    return True
+
+
+WEBHOOK_CONFIGURATIONS = ("webhook-mutatingconfiguration.yaml", "webhook-validatingconfiguration.yaml",
+                          "webhook-clustersetbinding-validatingconfiguration.yaml",
+                          "work-webhook-validatingconfiguration.yaml")
+
+
+def apply_webhook_configurations(api: client.ApiClient, ca_bundle: bytes, port: int) -> None:
+    """OCM cluster-manager's admission webhook configurations, pointed at the local webhook server
+    (a URL instead of a Service: no Service routes to a process here)."""
+    admission = client.AdmissionregistrationV1Api(api)
+    for name in WEBHOOK_CONFIGURATIONS:
+        text = (OCM_MANIFESTS / name).read_text()
+        text = "\n".join(line for line in text.splitlines() if not re.match(r"\s*(\{\{|\"\{\{)", line))
+        doc = yaml.safe_load(re.sub(r"\{\{[^}]*\}\}", "templated", text))
+        doc["metadata"].pop("labels", None)
+        for hook in doc["webhooks"]:
+            path = hook["clientConfig"]["service"]["path"]
+            hook["clientConfig"] = {"url": f"https://127.0.0.1:{port}{path}",
+                                    "caBundle": base64.b64encode(ca_bundle).decode()}
+        if doc["kind"] == "MutatingWebhookConfiguration":
+            create_or_keep(lambda d=doc: admission.create_mutating_webhook_configuration(d))
+        else:
+            create_or_keep(lambda d=doc: admission.create_validating_webhook_configuration(d))
+
+
 def apply_managed_crds(api: client.ApiClient) -> None:
     crds = _crds_by_name()
     _apply_crds(api, [crds[name] for name in MANAGED_CRDS])
@@ -203,20 +241,19 @@ def managed_cluster(api: client.ApiClient, name: str) -> dict:
     return _custom(api).get_cluster_custom_object("cluster.open-cluster-management.io", "v1", "managedclusters", name)
 
 
-def ensure_cluster_set(api: client.ApiClient) -> None:
-    create_or_keep(lambda: _custom(api).create_cluster_custom_object(
-        "cluster.open-cluster-management.io", "v1beta2", "managedclustersets",
-        {"apiVersion": "cluster.open-cluster-management.io/v1beta2", "kind": "ManagedClusterSet",
-         "metadata": {"name": CLUSTER_SET}, "spec": {"clusterSelector": {"selectorType": "ExclusiveClusterSetLabel"}}}))
+def in_default_cluster_set(api: client.ApiClient, name: str) -> bool:
+    """OCM's registration controller made the default set and its webhook labelled the cluster."""
+    _custom(api).get_cluster_custom_object("cluster.open-cluster-management.io", "v1beta2", "managedclustersets",
+                                           CLUSTER_SET)
+    return managed_cluster(api, name)["metadata"].get("labels", {}).get(CLUSTER_SET_LABEL) == CLUSTER_SET
 
 
 def accept(api: client.ApiClient, name: str) -> None:
     """`clusteradm accept --clusters <name>`: hubAcceptsClient and the cluster's pending CSRs
-    approved. The cluster joins the default set (OCM's mutating webhook would label it so)."""
+    approved (OCM's mutating webhook has already put it in the default cluster set)."""
     _custom(api).patch_cluster_custom_object(
         "cluster.open-cluster-management.io", "v1", "managedclusters", name,
-        {"metadata": {"labels": {CLUSTER_SET_LABEL: CLUSTER_SET}},
-         "spec": {"hubAcceptsClient": True, "leaseDurationSeconds": LEASE_DURATION_SECONDS}})
+        {"spec": {"hubAcceptsClient": True, "leaseDurationSeconds": LEASE_DURATION_SECONDS}})
     approve_pending_csrs(api, name)
 
 

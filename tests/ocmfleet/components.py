@@ -104,9 +104,10 @@ def _ocm_hub_flags(layout: Layout, port: int) -> list[str]:
 
 def ocm_hub(layout: Layout, ports: dict[str, int]) -> list[Component]:
     return [
-        Component("hub/addon-webhook", HUB, [
-            str(BIN / "addon"), "webhook-server", f"--port={ports['addon-webhook']}",
-            f"--certdir={layout.webhook_certs}"],
+        # OCM's registration (cluster defaulting, taint timestamps, cluster set binding checks), work
+        # (ManifestWork validation) and addon (v1alpha1 <-> v1beta1 conversion) webhooks.
+        Component("hub/webhooks", HUB, [
+            str(BIN / "webhooks"), "serve", f"--port={ports['webhooks']}", f"--certdir={layout.webhook_certs}"],
             env={"KUBECONFIG": str(layout.admin_kubeconfig(HUB))}),
         Component("hub/registration-controller", HUB, [
             str(BIN / "registration"), "controller", *_ocm_hub_flags(layout, ports["registration"])]),
@@ -136,7 +137,7 @@ def klusterlet_agent(layout: Layout, cluster: str, port: int) -> Component:
 
 def all_ports(managed: tuple[str, ...]) -> list[str]:
     """Names of every port the fleet needs (values chosen free at start)."""
-    return ["etcd", "etcd-peer", HUB, *managed, "addon-webhook", "registration", "placement", "work",
+    return ["etcd", "etcd-peer", HUB, *managed, "webhooks", "registration", "placement", "work",
             "addon", *[f"{c}/agent" for c in managed]]
 
 

@@ -30,9 +30,9 @@ ADDON_NAMESPACE = "open-cluster-management-agent-addon"
 NODE_NAME = "kwok-node-0"  # one fake node per cluster
 # The annotation kwok selects its nodes by (as kwokctl names it).
 KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
-# The addon webhook's controller-runtime manager listens for health probes on this fixed port
-# (hard-coded upstream in open-cluster-management.io/ocm pkg/common/options/webhook.go).
-ADDON_WEBHOOK_HEALTH_PORT = 8000
+# OCM's webhook server (controller-runtime) listens for health probes on this fixed port, on every
+# interface (hard-coded upstream in open-cluster-management.io/ocm pkg/common/options/webhook.go).
+WEBHOOK_HEALTH_PORT = 8000
 # Processes are tagged with this environment variable (rehearse's marker, so the same teardown finds
 # every descendant): HELM_FLOWER_REHEARSAL=ocmfleet:<fleet dir>.
 MARKER_PREFIX = "ocmfleet:"
@@ -90,7 +90,7 @@ class Layout:
 
     @property
     def webhook_certs(self) -> Path:
-        return self.root / "pki" / "addon-webhook"
+        return self.root / "pki" / "webhooks"
 
     def read_state(self) -> dict:
         try:

@@ -16,7 +16,7 @@ from helm_flower.rehearse.processes import Proc, Supervisor
 from . import bootstrap as b
 from . import components as c
 from . import kubeconfig, pki
-from .layout import HUB, MANAGED, Layout, free_port
+from .layout import CLUSTER_SET, HUB, MANAGED, Layout, free_port
 
 POLL = 1.0
 RESTART_BACKOFF = (1, 2, 5, 10, 20)
@@ -107,7 +107,7 @@ class FleetSupervisor:
             pki.make_signing_key(directory, "service-account")
             kubeconfig.write(self.layout.admin_kubeconfig(cluster), [self.entry(cluster)])
         hub_ca = pki.KeyPair(self.layout.pki(HUB) / "ca.crt", self.layout.pki(HUB) / "ca.key")
-        serving = pki.issue(hub_ca, self.layout.webhook_certs.parent, "addon-webhook", common_name="127.0.0.1",
+        serving = pki.issue(hub_ca, self.layout.webhook_certs.parent, "webhooks", common_name="127.0.0.1",
                             server=True, hosts=("127.0.0.1",))
         self.layout.webhook_certs.mkdir(parents=True, exist_ok=True)
         serving.cert.replace(self.layout.webhook_certs / "tls.crt")
@@ -153,9 +153,11 @@ class FleetSupervisor:
         self.progress("applying OCM's hub CRDs")
         ca_bundle = (self.layout.pki(HUB) / "ca.crt").read_bytes()
         b.create_namespaces(hub, "open-cluster-management-hub")
-        b.apply_hub_crds(hub, ca_bundle, self.ports["addon-webhook"])
+        b.apply_hub_crds(hub, ca_bundle, self.ports["webhooks"])
         for component in c.ocm_hub(self.layout, self.ports):
             self.start(component)
+        self.wait("OCM's webhooks to serve", lambda: b.serving(self.ports["webhooks"], ca_bundle), 60)
+        b.apply_webhook_configurations(hub, ca_bundle, self.ports["webhooks"])
         token = b.bootstrap_token(hub)
         hub_entry = self.entry(HUB)
         kubeconfig.write(self.layout.bootstrap_kubeconfig,
@@ -170,12 +172,12 @@ class FleetSupervisor:
         for cluster in MANAGED:
             self.wait(f"{cluster} to register (ManagedCluster)", lambda n=cluster: b.managed_cluster(hub, n))
             b.accept(hub, cluster)
-        b.ensure_cluster_set(hub)
         for cluster in MANAGED:
             def available(n=cluster) -> bool:
                 b.approve_pending_csrs(hub, n)  # the agent may ask again after a restart
                 return b.cluster_available(hub, n)
             self.wait(f"{cluster} to be joined and available", available, 300)
+            self.wait(f"{cluster} to be in the {CLUSTER_SET} cluster set", lambda n=cluster: b.in_default_cluster_set(hub, n))
 
     def provision(self, apis: dict) -> None:
         for cluster, api in apis.items():
