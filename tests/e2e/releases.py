@@ -99,6 +99,14 @@ class Release:
     def mwrs_names(self) -> list[str]:
         return sorted(m["metadata"]["name"] for m in self.of_kind("ManifestWorkReplicaSet"))
 
+    def flower(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`helm flower ...` against the hub, as the user runs it."""
+        import sys
+
+        env = {**self.helm.env, "PYTHONPATH": str(REPO_ROOT / "plugin" / "src"), "HELM_KUBECONTEXT": "hub"}
+        return subprocess.run([sys.executable, "-m", "helm_flower", *args, "--kube-context", "hub"], env=env,
+                              capture_output=True, text=True, timeout=600)
+
     def status(self) -> dict:
         return json.loads(self.helm.run("status", self.name, "-n", self.namespace, "-o", "json").stdout)
 

@@ -69,6 +69,8 @@ DEFAULT_TYPES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "secrets", "Secret", True),
     ResourceType("networking.k8s.io", "v1", "ingresses", "Ingress", True),
     ResourceType(CLUSTER, "v1", "managedclusters", "ManagedCluster", False),
+    ResourceType(CLUSTER, "v1beta2", "managedclustersets", "ManagedClusterSet", False),
+    ResourceType(CLUSTER, "v1beta2", "managedclustersetbindings", "ManagedClusterSetBinding", True),
     ResourceType(CLUSTER, "v1beta1", "placements", "Placement", True),
     ResourceType(CLUSTER, "v1beta1", "placementdecisions", "PlacementDecision", True),
     ResourceType(ADDON, "v1alpha1", "clustermanagementaddons", "ClusterManagementAddOn", False),

@@ -29,7 +29,7 @@ T0 = "2026-06-01T00:00:00Z"
 T1 = "2026-06-01T00:05:00Z"
 
 # States a ManagedClusterAddOn can be in (None = no ManagedClusterAddOn at all).
-ADDON_STATES = ("available", "degraded", "unavailable", "unknown", "progressing", "missing")
+ADDON_STATES = ("available", "degraded", "unavailable", "unknown", "unreachable", "progressing", "missing")
 # States of a ClientApp ManifestWork ("missing" = not created; "pending" = no status yet).
 WORK_STATES = ("available", "notready", "degraded", "applyfailed", "pending", "missing")
 
@@ -180,8 +180,11 @@ def addon_status(spec: FleetSpec, state: str) -> dict[str, Any]:
                       "Probe addon unavailable with err: readyReplicas is 0 for deployments supernode")]
     elif state == "unknown":
         extra = [cond("Progressing", "False", "Completed", "completed with no errors."),
-                 cond("Available", "Unknown", "ManagedClusterAddOnLeaseUpdateStopped",
-                      f"{a} add-on is not available: the managed cluster is not reachable.")]
+                 cond("Available", "Unknown", "WorkNotApplied", "Addon manifestWork is not applied yet")]
+    elif state == "unreachable":  # what OCM's addon manager wrote on a real hub when the agent stopped
+        extra = [cond("Progressing", "False", "Completed", "completed with no errors."),
+                 cond("Available", "Unknown", "ManagedClusterLeaseUpdateStopped",
+                      "Registration agent stopped updating its lease.")]
     elif state == "progressing":
         base = base[:1] + [cond("ManifestApplied", "False", "ManifestWorkApplyFailed", "work is being applied")]
         extra = [cond("Progressing", "True", "Progressing", "progressing... work is not ready"),
@@ -573,6 +576,8 @@ def big_fleet(n: int = 10_000) -> FleetSpec:
             spec.addon_state[name] = "missing"
         elif i % 211 == 5:
             spec.addon_state[name] = "unknown"
+        elif i % 223 == 13:
+            spec.addon_state[name] = "unreachable"
         if i % 113 == 1:
             spec.work_state[("digits", name)] = "notready"
         elif i % 331 == 2:

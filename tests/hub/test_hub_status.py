@@ -165,12 +165,14 @@ def test_big_fleet_mixed_addon_conditions(big_status):
     assert rows["cluster-00003"]["superNode"]["state"] == "unavailable"
     assert "ProbeUnavailable" in rows["cluster-00003"]["reason"]
     assert rows["cluster-00005"]["superNode"]["state"] == "unknown"
+    assert rows["cluster-00013"]["superNode"]["state"] == "unreachable"
+    assert "offline; OCM keeps its SuperNode" in rows["cluster-00013"]["superNode"]["reason"]
     assert rows["cluster-00011"]["superNode"]["state"] == "missing"
     assert rows["cluster-00001"]["clientApps"][0]["state"] == "not ready"
     assert rows["cluster-00002"]["clientApps"][0]["state"] == "failed"
     assert "namespaces \"flower-fed\" not found" in rows["cluster-00002"]["reason"]
     states = Counter(r["superNode"]["state"] for r in rows.values())
-    assert set(states) == {"available", "degraded", "unavailable", "unknown", "missing"}
+    assert set(states) == {"available", "degraded", "unavailable", "unknown", "unreachable", "missing"}
 
 
 def test_big_fleet_progressive_rollout_midway(big_status):
@@ -214,3 +216,65 @@ def test_big_fleet_table(big_hub, monkeypatch, run_cmd):
     assert "clusters not shown (--max-rows 0 shows all)" in out
     assert out.rstrip().splitlines()[-1].startswith("not ready: ")
     assert out.count("\n  cluster-") == 15  # 5 rows x 3 placements, not-ready ones first
+
+
+# --- --cluster: why a cluster is (not) in the federation -------------------------------------------
+
+
+def _cluster(name: str, labels: dict, taints=()) -> dict:
+    return {"apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
+            "metadata": {"name": name, "labels": labels}, "spec": {"taints": list(taints)}}
+
+
+def _fleet_objects(hub) -> None:
+    hub.create({"apiVersion": "cluster.open-cluster-management.io/v1beta2", "kind": "ManagedClusterSet",
+                "metadata": {"name": "default"}, "spec": {"clusterSelector": {"selectorType": "ExclusiveClusterSetLabel"}}})
+    hub.create({"apiVersion": "cluster.open-cluster-management.io/v1beta2", "kind": "ManagedClusterSet",
+                "metadata": {"name": "research"},
+                "spec": {"clusterSelector": {"selectorType": "LabelSelector",
+                                             "labelSelector": {"matchLabels": {"team": "research"}}}}})
+    hub.create({"apiVersion": "cluster.open-cluster-management.io/v1beta2", "kind": "ManagedClusterSetBinding",
+                "metadata": {"name": "default", "namespace": NS}, "spec": {"clusterSet": "default"}})
+    in_set = {"cluster.open-cluster-management.io/clusterset": "default"}
+    hub.create(_cluster("alpha", {**in_set, "flower.ai/enabled": "true"}))
+    hub.create(_cluster("delta", dict(in_set)))
+    hub.create(_cluster("echo", {"team": "research", "flower.ai/enabled": "true"}))
+    hub.create(_cluster("foxtrot", {**in_set, "flower.ai/enabled": "true"},
+                        [{"key": "gpu-maintenance", "effect": "NoSelect"}]))
+    hub.create(_cluster("golf", {**in_set, "flower.ai/enabled": "true"}))  # eligible, not (yet) decided
+
+
+@pytest.mark.parametrize("cluster,expected", [
+    ("delta", "placement default (fed-default): its labels and claims match none of the placement's predicates: "
+              "(label flower.ai/enabled=true)"),
+    ("echo", "placement default (fed-default): it is in cluster set(s) research, not in one the placement uses "
+             "(default)"),
+    ("foxtrot", "placement default (fed-default): its taint gpu-maintenance (NoSelect) is not tolerated by the "
+                "placement"),
+    ("nope", "placement default (fed-default): there is no ManagedCluster nope"),
+])
+def test_cluster_explains_why_it_is_not_in_the_federation(make_hub, run_cmd, cluster, expected):
+    hub = make_hub(fleetgen.small_fleet())
+    _fleet_objects(hub)
+    rc, out, err = run_cmd(status, ["status", "fed", "-n", NS, "--cluster", cluster])
+    assert rc == 0, err
+    assert f"{cluster} is not in the federation:\n  {expected}\n" in out, out
+
+
+def test_cluster_of_the_federation_shows_its_state(make_hub, run_cmd):
+    hub = make_hub(fleetgen.small_fleet(ready=False))
+    _fleet_objects(hub)
+    rc, out, _ = run_cmd(status, ["status", "fed", "-n", NS, "--cluster", "charlie", "-o", "json"])
+    assert rc == 1
+    data = json.loads(out)["cluster"]
+    assert data["member"] is True and data["row"]["superNode"]["state"] == "progressing"
+    rc, out, _ = run_cmd(status, ["status", "fed", "-n", NS, "--cluster", "alpha"])
+    assert "alpha is in the federation (SuperNode available, ClientApps available); ready" in out
+
+
+def test_eligible_but_not_chosen_says_so(make_hub, run_cmd):
+    hub = make_hub(fleetgen.small_fleet())
+    _fleet_objects(hub)
+    rc, out, _ = run_cmd(status, ["status", "fed", "-n", NS, "--cluster", "golf"])
+    assert ("golf is not in the federation:\n  placement default (fed-default): it passes the placement's "
+            "cluster sets, predicates and tolerations, but it was not chosen") in out, out

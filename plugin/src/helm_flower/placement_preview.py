@@ -679,3 +679,67 @@ def _chosen(decisions: tuple[Decision, ...]) -> tuple[ChosenCluster, ...]:
         for d in decisions
         for cluster in d.clusters
     )
+
+
+# --- one cluster -------------------------------------------------------------
+
+
+def label_selector_matches(label_selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    """A Kubernetes label selector (matchLabels, matchExpressions) against a set of labels."""
+    try:
+        compiled = _compile_selector({"labelSelector": label_selector}, "labelSelector")
+    except _Misconfigured:
+        return False
+    return _matches(compiled.labels, labels)
+
+
+def explain_cluster(
+    placement: Mapping[str, Any],
+    cluster_name: str,
+    fleet: Fleet,
+    bindings: Sequence[Binding] = (),
+    *,
+    namespace: str = "default",
+    cluster_sets: Iterable[str] | None = None,
+) -> tuple[bool, str]:
+    """Whether the hub's scheduler could choose ``cluster_name`` for ``placement``, and why not:
+    the first filter it fails (cluster sets, predicates, taints), in the scheduler's order.
+    (True, ...) means it passes every filter; numberOfClusters and prioritizers decide the rest."""
+    cluster = fleet.cluster(cluster_name)
+    if cluster is None:
+        return False, f"there is no ManagedCluster {cluster_name}"
+    spec = placement.get("spec") or {}
+    ns = (placement.get("metadata") or {}).get("namespace") or namespace
+    known = set(fleet.cluster_sets if cluster_sets is None else cluster_sets)
+    eligible = _eligible_sets(spec, _valid_bindings(bindings, ns, known, []))
+    if not set(eligible) & set(cluster.cluster_sets):
+        usable = ", ".join(eligible) or f"none bound to namespace {ns}"
+        return False, (f"it is in cluster set(s) {', '.join(cluster.cluster_sets) or '(none)'}, not in one the "
+                       f"placement uses ({usable})")
+    try:
+        selectors = [_compile_selector(p.get("requiredClusterSelector") or {}, f"predicates[{i}]")
+                     for i, p in enumerate(spec.get("predicates") or [])]
+        excluding = _excluding_taints(cluster, _tolerations(spec))
+    except _Misconfigured as exc:
+        return False, f"the placement is misconfigured: {exc}"
+    if _predicates_verdict(selectors, cluster) is False:
+        wanted = " or ".join(f"({_describe(s)})" for s in selectors)
+        return False, f"its labels and claims match none of the placement's predicates: {wanted}"
+    if excluding:
+        taint = excluding[0]
+        return False, f"its taint {taint.key} ({taint.effect}) is not tolerated by the placement"
+    return True, "it passes the placement's cluster sets, predicates and tolerations"
+
+
+def _describe(selector: _Selector) -> str:
+    def one(kind: str, requirement: Requirement) -> str:
+        key, operator, values = requirement
+        if operator == "In":
+            return f"{kind} {key}={values[0]}" if len(values) == 1 else f"{kind} {key} in ({', '.join(values)})"
+        if operator == "NotIn":
+            return f"{kind} {key} not in ({', '.join(values)})"
+        return f"{kind} {key} {'exists' if operator == 'Exists' else 'absent'}"
+
+    parts = [one("label", r) for r in selector.labels] + [one("claim", r) for r in selector.claims]
+    parts += [f"CEL {expression}" for expression in selector.cel]
+    return " and ".join(parts) or "any cluster"

@@ -31,6 +31,7 @@ examples:
   helm flower status fed -n flower
   helm flower status fed -n flower --wait --min-clusters 3 --timeout 10m
   helm flower status fed -n flower -o json
+  helm flower status fed -n flower --cluster hospital-7     # why is (or isn't) it in?
 
 exit codes: 0 ready, 1 not ready (or --wait timed out), 2 usage or hub errors."""
 
@@ -48,6 +49,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="how long --wait waits, e.g. 90s, 10m, 1h (default: 10m)")
     p.add_argument("--addon-name", default=None,
                    help="the release's OCM addon name (default: from its ClusterManagementAddOn, else flower-RELEASE)")
+    p.add_argument("--cluster", default=None, metavar="NAME",
+                   help="also explain why managed cluster NAME is or is not in the federation (the placement "
+                        "scheduler's rules applied to its labels, claims, cluster sets and taints)")
     p.add_argument("--max-rows", type=int, default=50, metavar="N",
                    help="rows per placement table, not-ready clusters first (0 = all; default 50)")
     p.add_argument("--page-size", type=int, default=500, metavar="N", help=argparse.SUPPRESS)
@@ -100,12 +104,24 @@ def _run(args: argparse.Namespace, out: Any = None, err: Any = None) -> int:
                                           on_progress=progress)
         else:
             summary = state.summarise(args.min_clusters)
+        explained = None
+        if args.cluster:
+            from ..hub.explain import explain
+
+            explained = render.cluster_explanation(summary, args.cluster, state.manual,
+                                                   [] if state.manual else explain(hub, args.release, namespace,
+                                                                                   args.cluster))
+    data = summary.to_dict()
+    if explained is not None:
+        data["cluster"] = explained
     if fmt == "json":
-        render.dump_json(summary.to_dict(), out)
+        render.dump_json(data, out)
     elif fmt == "yaml":
-        render.dump_yaml(summary.to_dict(), out)
+        render.dump_yaml(data, out)
     else:
         render.render_table(summary, out, max_rows=args.max_rows)
+        if explained is not None:
+            out.write("\n" + explained["text"] + "\n")
         if args.wait and not summary.ready:
             err.write(f"timed out after {args.timeout}: {summary.verdict}\n")
             render.render_not_ready(summary, err)

@@ -17,6 +17,7 @@ AVAILABLE = "available"
 DEGRADED = "degraded"
 UNAVAILABLE = "unavailable"
 UNKNOWN = "unknown"
+UNREACHABLE = "unreachable"  # the cluster's agent stopped renewing its lease: offline, objects kept
 PROGRESSING = "progressing"
 MISSING = "missing"
 NOT_READY = "not ready"
@@ -25,6 +26,11 @@ PENDING = "pending"
 WAITING = "waiting"  # ClientApp waits for the SuperNode / its placement
 ROLLING_OUT = "rolling out"  # chosen by the ClientApp placement, not reached by the rollout yet
 NONE = "-"  # no ClientApp targets this cluster
+
+
+# Reasons OCM's addon manager gives on a ManagedClusterAddOn's Available=Unknown when the cluster's
+# klusterlet stopped renewing its lease (seen on a real hub: OCM v1.2).
+UNREACHABLE_REASONS = frozenset({"ManagedClusterLeaseUpdateStopped"})
 
 
 def conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -67,6 +73,10 @@ def addon_record(obj: dict[str, Any]) -> AddonRecord:
         return AddonRecord(UNAVAILABLE, _msg(avail), rv)
     if progressing and progressing.get("status") == "True":
         return AddonRecord(PROGRESSING, _msg(progressing) or _msg(avail), rv)
+    if avail and avail.get("reason") in UNREACHABLE_REASONS:
+        return AddonRecord(UNREACHABLE, f"{_msg(avail)} The cluster is offline; OCM keeps its SuperNode and "
+                                        "ClientApps (hubAddon.offlineToleranceSeconds) and they resume when it "
+                                        "returns.", rv)
     if avail:  # Unknown
         return AddonRecord(UNKNOWN, _msg(avail), rv)
     applied = conds.get("ManifestApplied")

@@ -42,7 +42,8 @@ def _summary_counts(s: dict[str, Any]) -> str:
         parts.append(f"{s['progressing']} progressing")
     if s.get("degraded"):
         parts.append(f"{s['degraded']} degraded")
-    total = f" of {s.get('total', 0)} works" + (f" ({desired} desired)" if desired is not None else "")
+    # OCM v1.2 writes desiredTotal 0 whatever the placement chose: only a non-zero value says something.
+    total = f" of {s.get('total', 0)} works" + (f" ({desired} desired)" if desired else "")
     return ", ".join(parts) + total
 
 
@@ -124,3 +125,27 @@ def render_not_ready(summary: Summary, out: TextIO, limit: int = 20) -> None:
         out.write(f"  {r.cluster}: {r.reason or (r.supernode if r.supernode != model.AVAILABLE else r.clientapp)}\n")
     if len(rows) > limit:
         out.write(f"  ... and {len(rows) - limit} more (-o json lists them all)\n")
+
+
+def cluster_explanation(summary: Summary, cluster: str, manual: bool, verdicts: list[Any]) -> dict[str, Any]:
+    """``--cluster NAME``: its row when the federation has it, else why the placements leave it out."""
+    rows = [r for t in summary.tables for r in t["rows"] if r.cluster == cluster]
+    if rows:
+        row = rows[0]
+        state = "ready" if row.ready else f"not ready: {row.reason}"
+        text = f"{cluster} is in the federation (SuperNode {row.supernode}, ClientApps {row.clientapp}); {state}"
+        return {"name": cluster, "member": True, "text": text, "row": row.to_dict()}
+    if manual:
+        text = (f"{cluster} is not in the federation: the release uses the Manual install strategy and "
+                f"{cluster} is not in hubAddon.clusters")
+        return {"name": cluster, "member": False, "text": text, "placements": []}
+    lines = [f"{cluster} is not in the federation:"]
+    for v in verdicts:
+        why = v.reason if not v.eligible else (
+            f"{v.reason}, but it was not chosen (numberOfClusters and prioritizers, or the placement "
+            "controller has not decided yet)")
+        lines.append(f"  placement {v.placement} ({v.object_name}): {why}")
+    if not verdicts:
+        lines.append("  the release has no SuperNode placement")
+    return {"name": cluster, "member": False, "text": "\n".join(lines),
+            "placements": [v.to_dict() for v in verdicts]}

@@ -5,7 +5,37 @@
 
 {{/* OCM Placement spec fields of a placements[] item (everything but our own keys). */}}
 {{- define "hubAddon.placementSpec" -}}
-{{- toYaml (omit . "name" "supernode" "rolloutStrategy") -}}
+{{- $ctx := index . 0 -}}
+{{- $spec := omit (index . 1) "name" "supernode" "rolloutStrategy" -}}
+{{- $_ := set $spec "tolerations" (include "hubAddon.tolerations" (list $ctx $spec.tolerations) | fromYamlArray) -}}
+{{- toYaml $spec -}}
+{{- end -}}
+
+{{/*
+hubAddon.tolerations: a placement's own tolerations plus OCM's unreachable and unavailable cluster
+taints, tolerated for offlineToleranceSeconds (null: for ever), unless the placement already has a
+toleration for that taint. A placement that does not tolerate them drops a cluster as soon as its
+agent misses a few lease renewals, and OCM then uninstalls the SuperNode and ClientApps there.
+Context: list (root context) (tolerations list or nil).
+*/}}
+{{- define "hubAddon.tolerations" -}}
+{{- $ctx := index . 0 -}}
+{{- $out := list -}}
+{{- $keys := list -}}
+{{- range (index . 1 | default list) -}}
+{{- $out = append $out . -}}
+{{- $keys = append $keys (.key | default "") -}}
+{{- end -}}
+{{- range (list "cluster.open-cluster-management.io/unreachable" "cluster.open-cluster-management.io/unavailable") -}}
+{{- if not (has . $keys) -}}
+{{- $toleration := dict "key" . "operator" "Exists" -}}
+{{- if not (kindIs "invalid" $ctx.Values.offlineToleranceSeconds) -}}
+{{- $_ := set $toleration "tolerationSeconds" (int64 $ctx.Values.offlineToleranceSeconds) -}}
+{{- end -}}
+{{- $out = append $out $toleration -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
 {{- end -}}
 
 {{/* Cluster sets a release uses: from the placements, or manualClusterSets in Manual mode. */}}
