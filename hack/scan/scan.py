@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -115,8 +116,13 @@ def main() -> int:
     exceptions = load_exceptions()
     problems = 0
     print(f"{'values':<34} {'passed':>7} {'failed':>7} {'unexplained':>12}")
-    for values in values_files():
-        passed, failed, unexplained = scan_one(args.checkov, args.helm, values, exceptions)
+    all_values = values_files()
+    # One checkov process per example (checkov's graph checks must not see other examples'
+    # objects), as many at a time as there are cores.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        scans = pool.map(lambda values: scan_one(args.checkov, args.helm, values, exceptions), all_values)
+        results = list(zip(all_values, scans))
+    for values, (passed, failed, unexplained) in results:
         name = values.name if values else "(defaults)"
         print(f"{name:<34} {passed:>7} {failed:>7} {len(unexplained):>12}")
         for line in unexplained:
