@@ -23,6 +23,9 @@ kwok|kwok|sigs.k8s.io/kwok/cmd/kwok||kwok fake nodes (sigs.k8s.io/kwok)
 ocm|ocm|.|registration work placement addon registration-operator webhooks|Open Cluster Management (open-cluster-management.io/ocm)
 ocm-crds|ocm-api|-||OCM CustomResourceDefinitions (open-cluster-management.io/api)
 actionlint|actionlint|github.com/rhysd/actionlint/cmd/actionlint||GitHub workflow linter (rhysd/actionlint)
+ct|ct|github.com/helm/chart-testing/v3/ct||chart-testing, ct lint (helm/chart-testing)
+helm-docs|helm-docs|github.com/norwoodj/helm-docs/cmd/helm-docs||chart README generator (norwoodj/helm-docs)
+clusteradm|clusteradm|open-cluster-management.io/clusteradm/cmd/clusteradm||OCM command line (open-cluster-management.io/clusteradm; charts of OCM from its go.mod replace)
 '
 
 module_version() { # module-folder module-path -> the version go.mod requires
@@ -45,6 +48,19 @@ version_ldflags() { # name -> -X flags that make `--version` tell the truth
         "versionFromGit=$v" "majorFromGit=$major" "minorFromGit=$minor" ;;
     actionlint)
       printf -- '-X github.com/rhysd/actionlint.version=%s' "$(module_version actionlint github.com/rhysd/actionlint)" ;;
+    ct) # upstream release builds print the version without its leading v
+      v=$(module_version ct github.com/helm/chart-testing/v3)
+      printf -- '-X github.com/helm/chart-testing/v3/ct/cmd.Version=%s' "${v#v}" ;;
+    helm-docs)
+      v=$(module_version helm-docs github.com/norwoodj/helm-docs)
+      printf -- '-X main.version=%s' "${v#v}" ;;
+    clusteradm) # the default bundle (OCM images of init/join) is the OCM whose charts it embeds
+      v=$(module_version clusteradm open-cluster-management.io/clusteradm); major=${v#v}; major=${major%%.*}; minor=$(cut -d. -f2 <<<"$v")
+      local ocm
+      ocm=$(awk '$1 == "replace" && $2 == "open-cluster-management.io/ocm" { print $5 }' "$root/hack/go/clusteradm/go.mod")
+      [ -n "$ocm" ] || ocm=$(module_version clusteradm open-cluster-management.io/ocm)
+      printf -- '-X open-cluster-management.io/clusteradm/pkg/version.%s ' \
+        "versionFromGit=$v" "majorFromGit=$major" "minorFromGit=$minor" "defaultBundleVersion=${ocm#v}" ;;
   esac
 }
 
