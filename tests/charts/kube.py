@@ -34,15 +34,20 @@ def selector_matches(selector: dict | None, labels: dict) -> bool:
     return True
 
 
-def requires_label(selector: dict | None, key: str, value: str) -> bool:
-    """True when every object the selector matches carries key=value."""
+def requires_label(selector: dict | None, key: str, value: str | None = None) -> bool:
+    """True when every object the selector matches carries key=value (value None: carries key)."""
     selector = selector or {}
-    if (selector.get("matchLabels") or {}).get(key) == value:
+    matched = (selector.get("matchLabels") or {}).get(key)
+    if matched is not None and (value is None or matched == value):
         return True
-    return any(
-        e["key"] == key and e["operator"] == "In" and set(e.get("values") or []) == {value}
-        for e in selector.get("matchExpressions") or []
-    )
+    for e in selector.get("matchExpressions") or []:
+        if e["key"] != key:
+            continue
+        if e["operator"] == "In" and (value is None or set(e.get("values") or []) == {value}):
+            return True
+        if e["operator"] == "Exists" and value is None:
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------- pods

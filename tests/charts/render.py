@@ -202,12 +202,20 @@ def of_kind(objects: Iterable[dict], kind: str) -> list[dict]:
 
 
 def clusters_of_adc(objects: Sequence[dict]) -> dict[str, list[str]]:
-    """ADC name -> clusters whose ManagedClusterAddOn points at it."""
+    """ADC name -> clusters it is meant for: a ManagedClusterAddOn points at it (Manual), or a
+    per-cluster Placement (label flower.ai/cluster) in the ClusterManagementAddOn's install strategy."""
     out: dict[str, list[str]] = {}
     for mca in of_kind(objects, "ManagedClusterAddOn"):
         for cfg in (mca.get("spec") or {}).get("configs") or []:
             if cfg.get("resource") == "addondeploymentconfigs":
                 out.setdefault(cfg["name"], []).append(mca["metadata"]["namespace"])
+    placements = {p["metadata"]["name"]: p for p in of_kind(objects, "Placement")}
+    for cma in of_kind(objects, "ClusterManagementAddOn"):
+        for entry in ((cma["spec"].get("installStrategy") or {}).get("placements") or []):
+            cluster = ((placements.get(entry["name"]) or {}).get("metadata", {}).get("labels") or {}).get("flower.ai/cluster")
+            for cfg in entry.get("configs") or []:
+                if cluster and cfg.get("resource") == "addondeploymentconfigs":
+                    out.setdefault(cfg["name"], []).append(cluster)
     return out
 
 

@@ -13,7 +13,7 @@ from cases import NAMESPACE, RELEASE, Case, render_case, variant
 
 pytestmark = pytest.mark.helm
 
-AVAILABLE = "available"
+OCM_TAINTS = ("cluster.open-cluster-management.io/unreachable", "cluster.open-cluster-management.io/unavailable")
 
 
 def _addon_label(rendered: list[dict]) -> str:
@@ -43,8 +43,9 @@ def _check_clientapp_placements(rendered: list[dict]) -> list[str]:
                 problems.append(f"Placement {ref['name']} (used by {name}) has no predicates: it selects clusters without a SuperNode")
             for i, pred in enumerate(predicates):
                 selector = (pred.get("requiredClusterSelector") or {}).get("labelSelector")
-                if not k.requires_label(selector, label, AVAILABLE):
-                    problems.append(f"Placement {ref['name']} predicate {i} does not require {label}={AVAILABLE}")
+                if not k.requires_label(selector, label):
+                    problems.append(f"Placement {ref['name']} predicate {i} does not require the label {label} "
+                                    "(this release's SuperNode is installed there)")
     return problems
 
 
@@ -54,7 +55,7 @@ def test_clientapps_only_land_next_to_a_supernode(rendered: list[dict]) -> None:
 
 
 def test_clientapp_placement_is_the_supernode_placement_narrowed(rendered: list[dict], case: Case) -> None:
-    """<release>-P-clientapp has P's spec, each predicate narrowed by the availability label only."""
+    """<release>-P-clientapp has P's spec, each predicate narrowed by the addon label only."""
     if case.get("hubAddon.installStrategy") != "Placements" or not case.get("hubAddon.enabled"):
         assert not [p for p in r.of_kind(rendered, "Placement") if p["metadata"]["name"].endswith("-clientapp")]
         return
@@ -82,6 +83,34 @@ def test_clientapp_placement_is_the_supernode_placement_narrowed(rendered: list[
         assert narrowed == expected_predicates
 
 
+def expected_tolerations(item: dict, seconds) -> list[dict]:
+    """The item's own tolerations, then OCM's offline taints for those it does not tolerate itself."""
+    own = list(item.get("tolerations") or [])
+    keys = {t.get("key") for t in own}
+    extra = [{"key": key, "operator": "Exists", **({"tolerationSeconds": seconds} if seconds is not None else {})}
+             for key in OCM_TAINTS if key not in keys]
+    return own + extra
+
+
+def test_every_placement_tolerates_offline_clusters(rendered: list[dict], case: Case) -> None:
+    """An unreachable cluster keeps its SuperNode and ClientApps for offlineToleranceSeconds (a
+    placement's own toleration for one of OCM's taints is kept as the user wrote it)."""
+    if not case.get("hubAddon.enabled"):
+        return
+    seconds = case.get("hubAddon.offlineToleranceSeconds")
+    chart_default = {key: {"key": key, "operator": "Exists", **({"tolerationSeconds": seconds} if seconds is not None else {})}
+                     for key in OCM_TAINTS}
+    user = [t for item in case.get("hubAddon.placements") or [] for t in item.get("tolerations") or []]
+    placements = r.of_kind(rendered, "Placement")
+    assert placements
+    for placement in placements:
+        tolerations = placement["spec"].get("tolerations") or []
+        for key in OCM_TAINTS:
+            matching = [t for t in tolerations if t.get("key") == key]
+            assert len(matching) == 1, f"Placement {placement['metadata']['name']}: tolerations of {key}: {matching}"
+            assert matching[0] in user or matching[0] == chart_default[key], matching[0]
+
+
 def test_placements_and_configs_follow_the_values(rendered: list[dict], case: Case) -> None:
     if not case.get("hubAddon.enabled"):
         assert not r.of_kind(rendered, "ClusterManagementAddOn") and not r.of_kind(rendered, "AddOnTemplate")
@@ -97,9 +126,18 @@ def test_placements_and_configs_follow_the_values(rendered: list[dict], case: Ca
     assert strategy["type"] == case.get("hubAddon.installStrategy")
     if strategy["type"] == "Placements":
         items = case.get("hubAddon.placements")
-        assert [p["name"] for p in strategy["placements"]] == [f"{RELEASE}-{i['name']}" for i in items]
+        own = [c for c in case.get("hubAddon.clusters") or [] if c.get("nodeConfig")]
+        # Per-cluster placements come last: OCM gives a cluster the configs of the last one choosing it.
+        assert [p["name"] for p in strategy["placements"]] == (
+            [f"{RELEASE}-{i['name']}" for i in items] + [f"{RELEASE}-cluster-{c['name']}" for c in own])
+        for c, entry in zip(own, strategy["placements"][len(items):]):
+            assert [cfg["name"] for cfg in entry["configs"]] == [f"{RELEASE}-supernode-cluster-{c['name']}"]
+            spec = placements[entry["name"]]["spec"]
+            assert all(f'managedCluster.metadata.name == "{c["name"]}"' in p["requiredClusterSelector"]["celSelector"]
+                       ["celExpressions"] for p in spec["predicates"]), spec
         for item, entry in zip(items, strategy["placements"]):
             spec = {key: v for key, v in item.items() if key not in ("name", "supernode", "rolloutStrategy")}
+            spec["tolerations"] = expected_tolerations(item, case.get("hubAddon.offlineToleranceSeconds"))
             assert placements[entry["name"]]["spec"] == spec, f"Placement {entry['name']} is not the values' spec"
             assert entry["rolloutStrategy"] == item.get("rolloutStrategy", {"type": "All"})
             for c in entry.get("configs") or []:
@@ -107,7 +145,10 @@ def test_placements_and_configs_follow_the_values(rendered: list[dict], case: Ca
     else:
         assert "placements" not in strategy
     mcas = r.of_kind(rendered, "ManagedClusterAddOn")
-    assert sorted(m["metadata"]["namespace"] for m in mcas) == sorted(c["name"] for c in case.get("hubAddon.clusters") or [])
+    # Only the Manual strategy renders ManagedClusterAddOns: in Placements mode OCM creates them.
+    manual = strategy["type"] == "Manual"
+    assert sorted(m["metadata"]["namespace"] for m in mcas) == (
+        sorted(c["name"] for c in case.get("hubAddon.clusters") or []) if manual else [])
     for mca in mcas:
         assert mca["metadata"]["name"] == cma["metadata"]["name"]
         for c in mca["spec"].get("configs") or []:
@@ -127,7 +168,8 @@ BAD_PLACEMENT = [
     pytest.param(variant("bad-placement-2", "clientApp.apps[0].name=x", "clientApp.apps[0].placements={default}",
                          "clientApp.apps[1].name=y", "clientApp.apps[1].placements={default,other}"),
                  "clientApp.apps[1].placements", id="second-app"),
-    pytest.param(variant("bad-placement-manual", "hubAddon.installStrategy=Manual", "hubAddon.clusters[0].name=c1"),
+    pytest.param(variant("bad-placement-manual", "hubAddon.installStrategy=Manual", "hubAddon.clusters[0].name=c1",
+                         "clientApp.apps[0].name=x", "clientApp.apps[0].placements={default}"),
                  "clientApp.apps[0].placements", id="manual-mode"),
 ]
 NO_HUB_ADDON = variant("no-hub-addon", "hubAddon.enabled=false")

@@ -174,5 +174,10 @@ def test_values_render_per_cluster_node_config_with_the_chart(make_hub, run_cmd,
         adc = adcs[f"fed-supernode-cluster-{cluster}"]
         node_config = next(v["value"] for v in adc["spec"]["customizedVariables"] if v["name"] == "NODE_CONFIG")
         assert f"partition-id={i}" in node_config and "num-partitions=3" in node_config
-    mcas = {d["metadata"]["namespace"]: d for d in docs if d["kind"] == "ManagedClusterAddOn"}
-    assert mcas["bravo"]["spec"]["configs"][0]["name"] == "fed-supernode-cluster-bravo"
+    # Placements mode: a per-cluster Placement, last in the ClusterManagementAddOn's install strategy,
+    # carries the cluster's config (no ManagedClusterAddOn: OCM creates those).
+    assert not [d for d in docs if d["kind"] == "ManagedClusterAddOn"]
+    (cma,) = [d for d in docs if d["kind"] == "ClusterManagementAddOn"]
+    entries = {e["name"]: e for e in cma["spec"]["installStrategy"]["placements"]}
+    assert entries["fed-cluster-bravo"]["configs"][0]["name"] == "fed-supernode-cluster-bravo"
+    assert list(entries)[-3:] == ["fed-cluster-alpha", "fed-cluster-bravo", "fed-cluster-charlie"]

@@ -341,6 +341,20 @@ def test_cel_selector_that_cannot_matter_is_not_approximate() -> None:
     assert codes(result) == ["cel-selector"]
 
 
+def test_cel_cluster_name_equality_is_evaluated() -> None:
+    """The form the chart writes for per-cluster placements is decided, not assumed."""
+    for expression in ('managedCluster.metadata.name == "b"', "managedCluster.metadata.name=='b'"):
+        selector = {"labelSelector": {"matchLabels": {"gpu": "true"}}, "celSelector": {"celExpressions": [expression]}}
+        result = preview(placement(predicates=[{"requiredClusterSelector": selector}]), REGIONS, binding("default"))
+        assert (result.chosen_names, result.uncertain, result.approximate, codes(result)) == ((), (), False, [])
+        selector["labelSelector"] = {}
+        result = preview(placement(predicates=[{"requiredClusterSelector": selector}]), REGIONS, binding("default"))
+        assert (result.chosen_names, result.uncertain, codes(result)) == (("b",), (), [])
+    mixed = {"celSelector": {"celExpressions": ['managedCluster.metadata.name == "a"', "size(x) > 1"]}}
+    result = preview(placement(predicates=[{"requiredClusterSelector": mixed}]), REGIONS, binding("default"))
+    assert (result.chosen_names, result.uncertain, codes(result)) == (("a",), ("a",), ["cel-selector"])
+
+
 # --- taints and tolerations ------------------------------------------------------
 
 TAINTED = fleet(

@@ -43,7 +43,8 @@ def test_default_values_place_supernodes_and_clientapps_on_the_three_enabled_clu
         assert info.clientapps == ["default"]
         assert info.variables["CLUSTER_NAME"] == name
     roles = {(v.name, v.role) for v in plan.placements}
-    assert roles == {(f"{RELEASE}-default", "supernode"), (f"{RELEASE}-default-clientapp", "clientapp default")}
+    # The default ClientApp names no placement: it goes wherever this release's SuperNode is.
+    assert roles == {(f"{RELEASE}-default", "supernode"), (f"{RELEASE}-supernodes", "clientapp default")}
 
 
 def test_supernode_args_come_from_the_addon_template_with_ocm_substitution(render, sample_fleet) -> None:
@@ -72,27 +73,26 @@ def test_partitions_are_added_by_sorted_cluster_name(render, sample_fleet) -> No
     assert "partition-id" not in flag_value(untouched.supernodes["hospital-lyon"].args, "--node-config")
 
 
-def test_per_cluster_node_config_wins_through_the_managed_cluster_addon(render, sample_fleet, tmp_path) -> None:
+def test_per_cluster_node_config_wins_through_the_cluster_placement(render, sample_fleet, tmp_path) -> None:
     clusters = [{"name": n, "nodeConfig": {"partition-id": i, "num-partitions": 3}} for i, n in enumerate(reversed(SAMPLE_CLUSTERS))]
     objects = render(values_files=(_values(tmp_path, {"hubAddon": {"clusters": clusters}}),))
     plan = _plan(objects, sample_fleet)
     assert not plan.partitions_added  # every SuperNode already has one
     for i, name in enumerate(reversed(SAMPLE_CLUSTERS)):
         info = plan.clusters[name]
-        assert (info.adc.name, info.adc.source) == (f"{RELEASE}-supernode-cluster-{name}", "ManagedClusterAddOn")
+        own = f"placement {NS}/{RELEASE}-cluster-{name}"
+        assert (info.adc.name, info.adc.source) == (f"{RELEASE}-supernode-cluster-{name}", own)
         assert info.node_config["partition-id"] == i
-        assert info.supernode_sources == [f"placement {NS}/{RELEASE}-default", "ManagedClusterAddOn"]
+        assert info.supernode_sources == [f"placement {NS}/{RELEASE}-default", own]
 
 
-def test_a_managed_cluster_addon_outside_the_placements_installs_a_supernode_but_no_clientapp(render, sample_fleet, tmp_path) -> None:
+def test_a_cluster_config_outside_the_placements_installs_nothing(render, sample_fleet, tmp_path) -> None:
+    """Placements mode: a hubAddon.clusters item only configures a cluster the placements choose
+    (its Placement narrows their predicates to its name); it never adds a cluster."""
     values = {"hubAddon": {"clusters": [{"name": "research-lab", "nodeConfig": {"gpu-slots": 2}}]}}
     plan = _plan(render(values_files=(_values(tmp_path, values),)), sample_fleet)
-    assert sorted(plan.supernodes) == sorted([*SAMPLE_CLUSTERS, "research-lab"])
-    assert plan.clusters["research-lab"].supernode_sources == ["ManagedClusterAddOn"]
-    assert plan.clusters["research-lab"].clientapps == []
-    assert "research-lab" not in {c.cluster for c in plan.clientapps}
-    # num-partitions counts every SuperNode cluster.
-    assert plan.clusters["research-lab"].partition_added == {"partition-id": 3, "num-partitions": 4}
+    assert sorted(plan.supernodes) == SAMPLE_CLUSTERS
+    assert "research-lab" not in plan.clusters
 
 
 def test_manual_strategy_installs_where_the_managed_cluster_addons_are(render, sample_fleet, tmp_path) -> None:

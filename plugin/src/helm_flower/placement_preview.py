@@ -13,9 +13,10 @@ The rules follow the hub scheduler of open-cluster-management-io/ocm
   hub's webhook rejects any other name; a binding of a set that does not exist
   is ignored), intersected with ``spec.clusterSets`` when that is not empty.
 * ``spec.predicates`` are ORed; inside a ``requiredClusterSelector`` the
-  labelSelector, claimSelector and celSelector are ANDed. CEL is not evaluated:
-  clusters that pass the rest are assumed to match, listed as ``uncertain``
-  and the preview is marked approximate.
+  labelSelector, claimSelector and celSelector are ANDed. CEL is not evaluated,
+  except a cluster-name equality (``managedCluster.metadata.name == "x"``, what
+  the chart writes): clusters that pass the rest are assumed to match, listed as
+  ``uncertain`` and the preview is marked approximate.
 * Taints with effect NoSelect or NoSelectIfNew exclude a cluster unless a
   toleration matches (the preview treats every cluster as new to the
   Placement); PreferNoSelect never excludes.
@@ -38,6 +39,7 @@ The rules follow the hub scheduler of open-cluster-management-io/ocm
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -422,7 +424,22 @@ class _Selector:
         """True/False, or None when only the (unevaluated) CEL part decides."""
         if not _matches(self.labels, cluster.labels) or not _matches(self.claims, cluster.claims):
             return False
-        return None if self.cel else True
+        verdicts = [_cel_verdict(expression, cluster) for expression in self.cel]
+        if False in verdicts:
+            return False
+        return None if None in verdicts else True
+
+
+# The one CEL form evaluated here: a cluster's name compared with a string literal (what the chart
+# writes for per-cluster placements). Every other expression is left to the hub (None).
+_CEL_NAME_EQUALS = re.compile(r"""^\s*managedCluster\.metadata\.name\s*==\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*$""")
+
+
+def _cel_verdict(expression: str, cluster: Cluster) -> bool | None:
+    match = _CEL_NAME_EQUALS.match(expression)
+    if not match:
+        return None
+    return cluster.name == (match.group(1) if match.group(1) is not None else match.group(2))
 
 
 def _compile_selector(selector: Mapping[str, Any], where: str) -> _Selector:
@@ -481,7 +498,7 @@ def _selector_notes(
     spec: Mapping[str, Any], selectors: list[_Selector], uncertain: tuple[str, ...]
 ) -> list[Note]:
     notes = []
-    if any(s.cel for s in selectors):
+    if any(not _CEL_NAME_EQUALS.match(expression) for s in selectors for expression in s.cel):
         which = ", ".join(uncertain) if uncertain else "none"
         message = f"celSelector expressions are not evaluated; clusters assumed to match them: {which}"
         notes.append(Note("cel-selector", message, approximate=bool(uncertain)))

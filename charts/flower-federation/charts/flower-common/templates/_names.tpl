@@ -42,6 +42,11 @@ instead of being truncated into collisions.
 {{- include "flower.name" (list (index . 0) (printf "%s-clientapp" (index . 1))) -}}
 {{- end -}}
 
+{{/* Placements mode: the Placement that gives cluster C its own AddOnDeploymentConfig. Call: (list $ "C") */}}
+{{- define "flower.clusterPlacementName" -}}
+{{- include "flower.name" (list (index . 0) (printf "cluster-%s" (index . 1))) -}}
+{{- end -}}
+
 {{/* Placement of every cluster where this release's SuperNode is available (Manual mode, or apps without placements). */}}
 {{- define "flower.allSupernodesPlacementName" -}}
 {{- include "flower.name" (list . "supernodes") -}}
