@@ -22,7 +22,7 @@ tools-demo:
 
 tools-test:
 	@bash hack/install-tools.sh helm venv test
-	@bash hack/install-go-tools.sh ocm-crds actionlint
+	@bash hack/install-go-tools.sh ocm-crds actionlint helm-docs
 	@bash hack/scan/install.sh
 
 tools-e2e: tools-test
@@ -80,12 +80,16 @@ RELEASE_HELM ?= $(TOOLS)/bin/helm4
 PLUGIN_DIR ?= $(CURDIR)/plugin
 LINT_ARGS ?=
 
-.PHONY: release docs plugin-archive
+.PHONY: release docs tools-docs plugin-archive
 
 lint: tools-test
 	$(PY) hack/lint/ct_lint.py $(LINT_ARGS)
 
-docs: tools-demo
+# Chart READMEs: helm-docs with hack/helm-docs/README.md.gotmpl (hack/gen_chart_docs.py runs it).
+tools-docs: tools-demo
+	@bash hack/install-go-tools.sh helm-docs
+
+docs: tools-docs
 	$(PY) hack/gen_chart_docs.py
 
 plugin-archive: tools-demo
