@@ -10,9 +10,9 @@ registry, and build the `helm flower` plugin archive.
 `release` (what `make release` runs):
  1. refuses when the chart version already exists in the registry (`helm show chart`; a registry
     silently overwrites a pushed tag, so this is the only guard);
- 2. lints like `ct lint` (hack/lint/ct_lint.py with the Helm that packages; `make lint` uses
-    Helm 4 and 3): the registry check replaces the version-bump check, which compares with the
-    target branch and belongs to pull requests;
+ 2. `ct lint` (hack/lint/lint.sh with the Helm that packages; `make lint` uses Helm 4 and 3):
+    the registry check replaces the version-bump check, which compares with the target branch
+    and belongs to pull requests;
  3. `helm package --sign --key --keyring` on a staged copy of the chart whose
     artifacthub.io/signKey annotation carries the signing key's real fingerprint;
  4. repacks Helm's archive deterministically (Helm writes embedded subcharts in Go map order and
@@ -262,9 +262,9 @@ def release(args) -> int:
                            f"charts/{name}/Chart.yaml.", EXIT_EXISTS)
 
     if not args.skip_lint:
-        log("linting (hack/lint/ct_lint.py; the registry check above replaces the version-bump check)")
-        lint = subprocess.run([sys.executable, str(ROOT / "hack" / "lint" / "ct_lint.py"), "--quiet",
-                               "--no-version-check", "--helm", str(helm)], stdout=sys.stderr)
+        log("linting (hack/lint/lint.sh: ct lint; the registry check above replaces the version-bump check)")
+        lint = subprocess.run(["bash", str(ROOT / "hack" / "lint" / "lint.sh"), "--no-version-check",
+                               "--helm", str(helm)], stdout=sys.stderr)
         if lint.returncode != 0:
             raise ReleaseError("lint failed: nothing was packaged or pushed")
 
@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     rel.add_argument("--ca-file", default="")
     rel.add_argument("--sign-key-url", default="", help="URL of the public key for artifacthub.io/signKey")
     rel.add_argument("--skip-plugin", action="store_true", help="do not build the plugin archive")
-    rel.add_argument("--skip-lint", action="store_true", help="do not run hack/lint/ct_lint.py first")
+    rel.add_argument("--skip-lint", action="store_true", help="do not run hack/lint/lint.sh first")
     args = parser.parse_args(argv)
     try:
         if args.command == "package":

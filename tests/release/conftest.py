@@ -27,10 +27,5 @@ def docs_gen():
 
 
 @pytest.fixture(scope="session")
-def ct_lint():
-    return load_module("ct_lint", ROOT / "hack" / "lint" / "ct_lint.py")
-
-
-@pytest.fixture(scope="session")
 def archive_mod():
     return load_module("archive", ROOT / "hack" / "release" / "archive.py")

@@ -1,4 +1,8 @@
-"""`make lint` (what `ct lint` runs) and its version-bump check (issue #8)."""
+"""`make lint`: chart-testing's real `ct lint` (hack/lint/lint.sh) on throwaway git repositories.
+
+Most cases give lint.sh stand-in Helms (scripts that log how ct called them) so that they exercise
+ct, git, yamllint and yamale for real in seconds; one runs the whole `make lint` with Helm 4 and 3.
+"""
 from __future__ import annotations
 
 import os
@@ -8,36 +12,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import ROOT, TOOLS
 
-
-@pytest.mark.parametrize("new, old, greater", [
-    ("0.1.1", "0.1.0", True),
-    ("0.2.0", "0.1.9", True),
-    ("1.0.0", "0.99.99", True),
-    ("0.1.0", "0.1.0", False),
-    ("0.1.0", "0.1.1", False),
-    ("0.10.0", "0.9.0", True),  # numeric, not lexical
-    ("0.1.0", "0.1.0-rc.1", True),  # a release follows its pre-releases
-    ("0.1.0-rc.2", "0.1.0-rc.1", True),
-    ("0.1.0-rc.10", "0.1.0-rc.9", True),
-    ("0.1.0-rc.1", "0.1.0-beta", True),
-    ("0.1.0-alpha.1", "0.1.0-alpha", True),
-    ("0.1.0+build.2", "0.1.0+build.1", False),  # build metadata has no precedence
-])
-def test_semver_precedence(ct_lint, new, old, greater):
-    assert ct_lint.semver_greater(new, old) is greater
-
-
-def test_ct_yaml_matches_what_make_lint_runs():
-    import yaml
-
-    config = yaml.safe_load((ROOT / "ct.yaml").read_text())
-    assert config["chart-dirs"] == ["charts"] and config["target-branch"] == "main"
-    assert config["validate-maintainers"] is False and config["check-version-increment"] is True
-    assert config["chart-repos"] == [] and config["helm-extra-args"]
-    assert (ROOT / config["lint-conf"]).is_file() and (ROOT / config["chart-yaml-schema"]).is_file()
+LINT = ["bash", "hack/lint/lint.sh"]
+CHART = Path("charts") / "flower-federation"
+SUPERLINK_VALUES = CHART / "charts" / "flower-superlink" / "values.yaml"
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -46,23 +27,28 @@ def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout
 
 
+def _run(repo: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*LINT, *args], cwd=repo, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          env={**os.environ, **(env or {})})
+
+
 def _make_lint(repo: Path) -> subprocess.CompletedProcess:
-    # `-o tools`: the copy shares this checkout's installed tools (.tools is a symlink).
-    return subprocess.run(["make", "-C", str(repo), "--no-print-directory", "-o", "tools", "lint"],
+    # `-o tools-test`: the copy shares this checkout's installed tools (.tools is a symlink).
+    return subprocess.run(["make", "-C", str(repo), "--no-print-directory", "-o", "tools-test", "lint"],
                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture
 def repo_copy(tmp_path) -> Path:
-    """A throwaway git repository with this checkout's Makefile, ct.yaml, hack/ and charts/ on
-    branch main, and a feature branch checked out."""
+    """A throwaway git repository with this checkout's Makefile, ct.yaml, hack/, charts/ and
+    workflows on branch main (no remote), and a feature branch checked out."""
     repo = tmp_path / "repo"
     repo.mkdir()
     for name in ("Makefile", "ct.yaml"):
         shutil.copy2(ROOT / name, repo / name)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "README.md")
     shutil.copytree(ROOT / "hack", repo / "hack", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copytree(ROOT / "charts", repo / "charts", ignore=ignore)
+    shutil.copytree(ROOT / "charts", repo / "charts", ignore=shutil.ignore_patterns("README.md"))
+    shutil.copytree(ROOT / ".github", repo / ".github")
     (repo / ".tools").symlink_to(TOOLS)
     (repo / ".gitignore").write_text("/.tools\n")
     _git(repo, "init", "-q", "-b", "main")
@@ -72,42 +58,151 @@ def repo_copy(tmp_path) -> Path:
     return repo
 
 
-@pytest.mark.helm
-def test_make_lint_requires_a_version_bump_for_a_chart_change(repo_copy):
-    values = repo_copy / "charts" / "flower-federation" / "charts" / "flower-superlink" / "values.yaml"
-    values.write_text(values.read_text().replace("replicaCount: 1", "replicaCount: 1  # one SQLite file"))
-    _git(repo_copy, "commit", "-q", "-am", "superlink: comment")
+@pytest.fixture
+def stand_in_helms(tmp_path) -> tuple[Path, Path, Path]:
+    """Two stand-in Helms that log `<name> <args>` to a file and succeed (Helm "v3.99.0"); returns
+    (a, b, log)."""
+    log = tmp_path / "helm.log"
+    helms = []
+    for name in ("helm-a", "helm-b"):
+        path = tmp_path / "bin" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\n'
+                        '[ "$1" = version ] && echo v3.99.0\nexit 0\n')  # ct asks for the Helm version first
+        path.chmod(0o755)
+        helms.append(path)
+    return helms[0], helms[1], log
 
-    failed = _make_lint(repo_copy)
-    assert failed.returncode != 0
-    out = failed.stdout + failed.stderr
-    assert "FAIL version increment charts/flower-federation" in out
-    assert "charts/flower-federation/charts/flower-superlink/values.yaml" in out
-    assert "bump `version` in charts/flower-federation/Chart.yaml" in out
-    assert not re.search(r"FAIL (?!version increment)", out), out  # every other check passed
 
-    chart_yaml = repo_copy / "charts" / "flower-federation" / "Chart.yaml"
+def _bump(repo: Path) -> tuple[str, str]:
+    chart_yaml = repo / CHART / "Chart.yaml"
     text = chart_yaml.read_text()
     old = re.search(r"^version: (\S+)$", text, re.M).group(1)
     major, minor, patch = (int(x) for x in old.split("-")[0].split("."))
-    chart_yaml.write_text(text.replace(f"version: {old}", f"version: {major}.{minor}.{patch + 1}", 1))
+    new = f"{major}.{minor}.{patch + 1}"
+    chart_yaml.write_text(text.replace(f"version: {old}", f"version: {new}", 1))
+    return old, new
 
+
+def _change_superlink(repo: Path) -> None:
+    values = repo / SUPERLINK_VALUES
+    values.write_text(values.read_text().replace("replicaCount: 1", "replicaCount: 1  # one SQLite file"))
+    _git(repo, "commit", "-q", "-am", "superlink: comment")
+
+
+def test_ct_yaml_matches_what_make_lint_runs():
+    config = yaml.safe_load((ROOT / "ct.yaml").read_text())
+    assert config["chart-dirs"] == ["charts"] and config["target-branch"] == "main" and config["remote"] == "origin"
+    assert config["validate-maintainers"] is False and config["check-version-increment"] is True
+    assert config["validate-chart-schema"] is True and config["validate-yaml"] is True
+    # embedded subcharts: `helm dependency build` would only write a Chart.lock into the chart
+    assert config["chart-repos"] == [] and config["skip-helm-dependencies"] is True
+    assert (ROOT / config["lint-conf"]).is_file() and (ROOT / config["chart-yaml-schema"]).is_file()
+    assert not (ROOT / "hack" / "lint" / "ct_lint.py").exists()
+
+
+def test_ct_is_the_pinned_chart_testing():
+    result = subprocess.run([TOOLS / "bin" / "ct", "version"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    pinned = re.search(r"github.com/helm/chart-testing/v3 v(\S+)", (ROOT / "hack/go/ct/go.mod").read_text()).group(1)
+    assert re.search(rf"^Version:\s+{re.escape(pinned)}$", result.stdout, re.M), result.stdout
+
+
+@pytest.mark.helm
+def test_make_lint_requires_a_version_bump_for_a_chart_change(repo_copy):
+    _change_superlink(repo_copy)
+
+    failed = _make_lint(repo_copy)
+    out = failed.stdout + failed.stderr
+    assert failed.returncode != 0, out
+    assert "chart version not ok. Needs a version bump!" in out  # ct's own verdict
+    assert "[lint] FAIL version bump of changed charts vs main (local branch: there is no origin/main)" in out
+    assert [line for line in out.splitlines() if line.startswith("[lint] FAIL")] == [
+        "[lint] FAIL version bump of changed charts vs main (local branch: there is no origin/main) (ct lint, helm4)"]
+    for check in ("every chart (ct lint --all, helm4)", "every chart (ct lint --all, helm3)",
+                  "yamllint of what ct does not lint", "yamale of embedded subcharts' Chart.yaml"):
+        assert f"[lint] ok   {check}" in out
+    assert "values documented: ok" in out
+
+    old, new = _bump(repo_copy)  # a working-tree change counts, as with `git diff <merge base>`
     passed = _make_lint(repo_copy)
     assert passed.returncode == 0, passed.stdout + passed.stderr
-    assert f"version {old} -> {major}.{minor}.{patch + 1}" in passed.stdout
+    assert f"Old chart version: {old}\nNew chart version: {new}\nChart version ok." in passed.stdout
     assert "[lint] all checks passed" in passed.stdout
 
 
-def test_version_check_ignores_changes_outside_charts(ct_lint, repo_copy, capsys):
+def test_every_helm_lints_every_ci_values_file(repo_copy, stand_in_helms):
+    helm_a, helm_b, log = stand_in_helms
+    result = _run(repo_copy, "--no-version-check", "--helm", str(helm_a), "--helm", str(helm_b))
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = log.read_text().splitlines()
+    ci_files = sorted((repo_copy / CHART / "ci").glob("*-values.yaml"))
+    assert ci_files
+    for name in ("helm-a", "helm-b"):
+        linted = [c for c in calls if c.startswith(f"{name} lint {CHART} --values ")]
+        assert sorted(c.rsplit(" ", 1)[1] for c in linted) == [str(f.relative_to(repo_copy)) for f in ci_files]
+    assert "version bump" not in result.stdout
+
+
+def test_a_failing_helm_lint_fails(repo_copy, stand_in_helms, tmp_path):
+    helm_a, _, _ = stand_in_helms
+    failing = tmp_path / "bin" / "helm-broken"
+    failing.write_text('#!/bin/sh\n[ "$1" = version ] && echo v3.99.0 && exit 0\necho "[ERROR] templates/: broken" >&2\nexit 1\n')
+    failing.chmod(0o755)
+    result = _run(repo_copy, "--no-version-check", "--helm", str(helm_a), "--helm", str(failing))
+    assert result.returncode == 1
+    assert "[lint] ok   every chart (ct lint --all, helm-a)" in result.stdout
+    assert "[lint] FAIL every chart (ct lint --all, helm-broken)" in result.stdout
+
+
+def test_version_check_ignores_changes_outside_charts(repo_copy, stand_in_helms):
+    helm_a, _, _ = stand_in_helms
     (repo_copy / "hack" / "NOTE").write_text("not a chart change\n")
-    linter = ct_lint.Linter(repo_copy, [])
-    linter.check_versions()
-    assert linter.failures == []
-    assert "no changes" in capsys.readouterr().out
+    _git(repo_copy, "add", "hack/NOTE")
+    _git(repo_copy, "commit", "-q", "-m", "note")
+    result = _run(repo_copy, "--helm", str(helm_a))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No chart changes detected." in result.stdout
 
 
-def test_version_check_prefers_the_remote_target_branch(ct_lint, repo_copy):
-    _git(repo_copy, "update-ref", "refs/remotes/origin/main", "main")
-    assert ct_lint.Linter(repo_copy, []).base_ref() == "origin/main"
-    _git(repo_copy, "update-ref", "-d", "refs/remotes/origin/main")
-    assert ct_lint.Linter(repo_copy, []).base_ref() == "main"
+def test_version_check_prefers_the_remote_target_branch(repo_copy, stand_in_helms):
+    helm_a, _, _ = stand_in_helms
+    _change_superlink(repo_copy)
+    assert _run(repo_copy, "--helm", str(helm_a)).returncode == 1  # vs local main: no bump
+    _git(repo_copy, "update-ref", "refs/remotes/origin/main", "HEAD")  # origin/main has the change
+    result = _run(repo_copy, "--helm", str(helm_a))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[lint] ok   version bump of changed charts vs origin/main" in result.stdout
+    assert "No chart changes detected." in result.stdout
+
+
+def test_version_check_without_a_target_branch_is_a_clear_failure(repo_copy, stand_in_helms):
+    helm_a, _, _ = stand_in_helms
+    _git(repo_copy, "branch", "-q", "-D", "main")
+    result = _run(repo_copy, "--helm", str(helm_a))
+    assert result.returncode == 1
+    assert "[lint] FAIL version bump: neither origin/main nor main exists" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_yaml_that_ct_does_not_lint_is_linted(repo_copy, stand_in_helms):
+    helm_a, _, _ = stand_in_helms
+    values = repo_copy / SUPERLINK_VALUES  # an embedded subchart: ct lints only charts/flower-federation
+    values.write_text(values.read_text().replace("replicaCount: 1", "replicaCount: 1   "))
+    sub_chart = repo_copy / CHART / "charts" / "flower-common" / "Chart.yaml"
+    sub_chart.write_text(sub_chart.read_text().replace("type: library", "type: libary"))
+    result = _run(repo_copy, "--no-version-check", "--helm", str(helm_a))
+    assert result.returncode == 1
+    assert "[lint] ok   every chart (ct lint --all, helm-a)" in result.stdout
+    assert re.search(rf"{re.escape(str(SUPERLINK_VALUES))}:\d+:\d+: \[error\] trailing spaces", result.stdout)
+    assert "[lint] FAIL yamllint of what ct does not lint" in result.stdout
+    assert "[lint] FAIL yamale of embedded subcharts' Chart.yaml" in result.stdout
+    assert "libary" in result.stdout + result.stderr
+
+
+def test_bad_usage_and_missing_tools_are_clear_errors(repo_copy, tmp_path):
+    result = _run(repo_copy, "--bogus")
+    assert result.returncode == 2 and "usage: hack/lint/lint.sh" in result.stderr
+    result = _run(repo_copy, env={"TOOLS": str(tmp_path / "empty")})
+    assert result.returncode == 2
+    assert f"[lint] missing: {tmp_path / 'empty' / 'bin' / 'ct'}" in result.stderr and "make tools" in result.stderr
