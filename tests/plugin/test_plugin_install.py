@@ -3,8 +3,11 @@ HELM_CONFIG_HOME, HELM_CACHE_HOME, HELM_PLUGINS), from the directory and from th
 archive, then used through helm: help, the example values files, the corpus of broken values
 files, rendered validation and helm's global flags.
 
-Each install runs the install hook, which builds the plugin's virtual environment (slow): it is
-done once per helm version and install mode per session, the three venv builds in parallel."""
+Each install runs the install hook, which builds the plugin's virtual environment (pip installs
+the locked uv wheel, uv the rest): it is done once per helm version and install mode per session,
+the three venv builds in parallel. The tests that use those installs form one pytest-xdist group
+(`make test` runs with --dist loadgroup): one worker builds them, once, instead of every worker
+that happens to get one of these tests."""
 
 from __future__ import annotations
 
@@ -42,13 +45,15 @@ INSTALL_TIMEOUT = 1200
 KNOWN_BAD_CI: dict[str, str] = {}
 
 pytestmark = pytest.mark.helm
+# The tests of the session's shared installs (fixtures plugin_source, installed, helm) run on one worker.
+shared_installs = pytest.mark.xdist_group("plugin-installs")
 
 
 # --- building blocks ------------------------------------------------------------------------------
 
 
 def _copy_plugin(target: Path) -> Path:
-    ignore = shutil.ignore_patterns(".venv", ".venv.tmp.*", "__pycache__", "*.pyc")
+    ignore = shutil.ignore_patterns(".venv", ".venv.tmp.*", ".venv.req.*", "__pycache__", "*.pyc")
     shutil.copytree(PLUGIN, target, ignore=ignore)
     return target
 
@@ -148,12 +153,14 @@ def helm(request, installed) -> Helm:
 # --- installing -----------------------------------------------------------------------------------
 
 
+@shared_installs
 def test_plugin_is_listed(helm):
     proc = helm("plugin", "list")
     assert proc.returncode == 0
     assert re.search(rf"^flower\s+{re.escape(__version__)}\s", proc.stdout, re.M), proc.stdout
 
 
+@shared_installs
 def test_install_hook_built_a_private_venv(helm):
     plugins = Path(helm.env["HELM_DATA_HOME"]) / "plugins"
     folder = next(p for p in plugins.iterdir() if p.is_dir() and (p / "plugin.yaml").is_file())
@@ -166,12 +173,69 @@ def test_install_hook_built_a_private_venv(helm):
     assert Path(proc.stdout.strip()).resolve() == venv.resolve()
 
 
+@shared_installs
 def test_install_hook_is_idempotent(plugin_source, installed):
     started = time.monotonic()
     proc = subprocess.run([str(plugin_source / "scripts" / "install.sh")], capture_output=True, text=True,
                           env={**os.environ, "HELM_PLUGIN_DIR": str(plugin_source)}, timeout=120, check=False)
     assert proc.returncode == 0 and "up to date" in proc.stderr
     print(f"\n[install hook] up-to-date check took {time.monotonic() - started:.2f} s")
+
+
+def _locked_uv_version() -> str:
+    return _lock_pins()["uv"]
+
+
+def _installers(venv: Path) -> dict[str, str]:
+    """locked distribution -> the tool that installed it (the INSTALLER file of its .dist-info);
+    what `python -m venv` put there itself (pip) is left out."""
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    found = {re.sub(r"[-_.]+", "-", d.name.split("-")[0]).lower(): (d / "INSTALLER").read_text().strip()
+             for d in site.glob("*.dist-info") if (d / "INSTALLER").is_file()}
+    return {name: tool for name, tool in found.items() if name in _lock_pins()}
+
+
+def _venv_of(helm: Helm) -> Path:
+    plugins = Path(helm.env["HELM_DATA_HOME"]) / "plugins"
+    return next(p for p in plugins.iterdir() if p.is_dir() and (p / "plugin.yaml").is_file()).resolve() / ".venv"
+
+
+@shared_installs
+def test_install_hook_installs_the_lock_with_uv(helm):
+    """pip installs only the locked uv wheel; uv installs every other locked package."""
+    if (helm.version, helm.mode) != ("3", "dir"):  # that one reused the venv the helm 4 install built
+        assert f"installed with uv {_locked_uv_version()}" in helm.install_output, helm.install_output
+        assert "installing with pip instead" not in helm.install_output
+    installers = _installers(_venv_of(helm))
+    assert installers.pop("uv") == "pip"
+    assert set(installers) == set(_lock_pins()) - {"uv"}
+    assert set(installers.values()) == {"uv"}, installers
+
+
+def test_install_hook_falls_back_to_pip_where_uv_cannot_be_installed(tmp_path):
+    """Where pip cannot install the locked uv wheel (here: pip is configured with a constraint
+    that excludes that version, as a wheel source without uv for the platform would), the hook
+    says so in one line and pip installs the rest of the lock, hash-checked as before."""
+    copy = _copy_plugin(tmp_path / "flower")
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("uv==0.0.0\n")
+    env = {**os.environ, "HELM_PLUGIN_DIR": str(copy), "PIP_CONSTRAINT": str(constraints)}
+    proc = subprocess.run([str(copy / "scripts" / "install.sh")], capture_output=True, text=True, env=env,
+                          timeout=INSTALL_TIMEOUT, check=False)
+    assert proc.returncode == 0, proc.stderr
+    fallback = [line for line in proc.stderr.splitlines() if "uv cannot install here" in line]
+    assert fallback == [
+        f"helm flower: uv cannot install here (pip could not install the locked uv wheel: ERROR: Cannot install "
+        f"uv=={_locked_uv_version()} because these package versions have conflicting dependencies.); "
+        "installing with pip instead (slower)"], proc.stderr
+    assert proc.stderr.rstrip().endswith("installed with pip)"), proc.stderr
+    installers = _installers(copy / ".venv")
+    assert set(installers) == set(_lock_pins()) - {"uv"}  # all but uv
+    assert set(installers.values()) == {"pip"}, installers
+    assert not list(copy.glob(".venv.*")), "the hook left its work files behind"
+    run = subprocess.run([str(copy / "bin" / "helm-flower"), "--help"], capture_output=True, text=True,
+                         env={**os.environ, "HELM_PLUGIN_DIR": str(copy)}, check=False)
+    assert run.returncode == 0 and "usage: helm flower" in run.stdout, run.stderr
 
 
 def test_launcher_without_venv_explains(tmp_path):
@@ -184,6 +248,7 @@ def test_launcher_without_venv_explains(tmp_path):
 # --- using it through helm ------------------------------------------------------------------------
 
 
+@shared_installs
 def test_help_through_helm(helm):
     proc = helm("flower", "--help")
     assert proc.returncode == 0 and "usage: helm flower" in proc.stdout and "validate" in proc.stdout
@@ -191,6 +256,7 @@ def test_help_through_helm(helm):
     assert proc.returncode == 0 and "--set-string" in proc.stdout
 
 
+@shared_installs
 def test_help_wall_time_is_python_start_up(helm):
     """Print (not assert) how `helm flower --help` compares with its parts."""
     plugins = Path(helm.env["HELM_DATA_HOME"]) / "plugins"
@@ -214,6 +280,7 @@ def test_help_wall_time_is_python_start_up(helm):
           f"(+ rest {(total - bare_helm - imports) * 1000:.0f} ms)")
 
 
+@shared_installs
 def test_isolated_from_the_callers_python(helm, tmp_path):
     (tmp_path / "yaml.py").write_text("raise SystemExit('shadowed')\n")
     proc = helm("flower", "validate", str(CHART), "-o", "json", cwd=tmp_path,
@@ -222,6 +289,7 @@ def test_isolated_from_the_callers_python(helm, tmp_path):
     assert json.loads(proc.stdout)["summary"]["errors"] == 0
 
 
+@shared_installs
 def test_chart_defaults_to_the_checkout_only(helm, tmp_path):
     proc = helm("flower", "validate", "-o", "json", cwd=REPO / "charts")
     assert proc.returncode == 0, proc.stderr
@@ -230,6 +298,7 @@ def test_chart_defaults_to_the_checkout_only(helm, tmp_path):
     assert proc.returncode == 2 and "CHART is required" in proc.stderr
 
 
+@shared_installs
 def test_global_flags_through_helm(helm):
     proc = helm("flower", "validate", str(CHART), "-o", "json", "-n", "fl-ns", "--kube-context", "hub",
                 "--set", "superlink.enabled=false")
@@ -239,6 +308,7 @@ def test_global_flags_through_helm(helm):
     assert any("flower-superlink.fl-ns.svc" in f["message"] for f in data["findings"])
 
 
+@shared_installs
 def test_debug_through_helm(helm, tmp_path):
     proc = helm("flower", "validate", str(CHART), "-f", str(tmp_path), "--debug")
     assert proc.returncode == 2 and "is a directory" in proc.stdout and "Traceback" not in proc.stderr
@@ -249,6 +319,7 @@ def _params(items, marks=None):
     return [pytest.param(p, id=p.name, marks=marks.get(p.name, ())) for p in items]
 
 
+@shared_installs
 @pytest.mark.parametrize("values", _params(CI, {name: pytest.mark.xfail(reason=why, strict=True)
                                                for name, why in KNOWN_BAD_CI.items()}))
 def test_ci_values_pass_through_helm(helm, values):
@@ -256,6 +327,7 @@ def test_ci_values_pass_through_helm(helm, values):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@shared_installs
 def test_corpus_through_helm(helm):
     def one(path: Path) -> str | None:
         lines = path.read_bytes().split(b"\n", 3)[:3]
@@ -277,6 +349,7 @@ def test_corpus_through_helm(helm):
     assert problems == []
 
 
+@shared_installs
 def test_rendered_through_helm(helm, ocm_crds_dir):
     proc = helm("flower", "validate", str(CHART), "-f", str(CHART / "ci" / "placements-values.yaml"),
                 "--rendered", "--crds", str(ocm_crds_dir), "-o", "json")
