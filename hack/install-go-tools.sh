@@ -152,9 +152,19 @@ after_ocm() {
     deploy/cluster-manager/chart/cluster-manager/templates/bootstrap_cluster_role.yaml \
     $hub/registration/webhook-mutatingconfiguration.yaml $hub/registration/webhook-validatingconfiguration.yaml \
     $hub/registration/webhook-clustersetbinding-validatingconfiguration.yaml
-  cp "$(module_dir ocm open-cluster-management.io/ocm)/$hub/work/webhook-validatingconfiguration.yaml" \
-    "$root/.tools/ocm-manifests/work-webhook-validatingconfiguration.yaml"
-  chmod 0644 "$root/.tools/ocm-manifests/work-webhook-validatingconfiguration.yaml"
+  local dir component file
+  dir=$(module_dir ocm open-cluster-management.io/ocm)
+  cp "$dir/$hub/work/webhook-validatingconfiguration.yaml" "$root/.tools/ocm-manifests/work-webhook-validatingconfiguration.yaml"
+  # The hub controllers' identities: ServiceAccount, ClusterRole and binding, as <component>-<file>.
+  for component in addon-manager placement work; do
+    for file in serviceaccount.yaml clusterrole.yaml clusterrolebinding.yaml; do
+      cp "$dir/$hub/$component/$file" "$root/.tools/ocm-manifests/$component-$file"
+    done
+  done
+  cp "$dir/$hub/work/executor-admin-clusterrole.yaml" "$root/.tools/ocm-manifests/work-executor-admin-clusterrole.yaml"
+  cp "$dir/$hub/addon-manager/work-executor-admin-clusterrolebinding.yaml" \
+    "$root/.tools/ocm-manifests/addon-manager-work-executor-admin-clusterrolebinding.yaml"
+  chmod 0644 "$root/.tools/ocm-manifests/"*
 }
 
 link_all() { # name links

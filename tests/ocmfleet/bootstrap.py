@@ -178,15 +178,34 @@ WEBHOOK_CONFIGURATIONS = ("webhook-mutatingconfiguration.yaml", "webhook-validat
                           "work-webhook-validatingconfiguration.yaml")
 
 
+def cluster_manager_manifest(name: str) -> dict:
+    """One of OCM cluster-manager's hub manifests (Go templates the operator renders), rendered for
+    this fleet: its labels block dropped, its few variables filled; any other template is an error."""
+    text = (OCM_MANIFESTS / name).read_text()
+    lines = [line for line in text.splitlines()
+             if not re.match(r"\s*\{\{\s*(if gt \(len \.Labels\)|range \$key|end\s*\}\})", line)
+             and '"{{ $key }}"' not in line]
+    text = "\n".join(lines)
+    for variable, value in CLUSTER_MANAGER_VALUES.items():
+        text = re.sub(r"\{\{\s*\." + re.escape(variable) + r"\s*\}\}", value, text)
+    if "{{" in text:
+        raise FleetError(f"{name}: template left unrendered: {re.search(r'.*{{.*', text).group(0).strip()}")
+    doc = yaml.safe_load(text)
+    if not (doc["metadata"].get("labels") or {}):
+        doc["metadata"].pop("labels", None)
+    return doc
+
+
+CLUSTER_MANAGER_VALUES = {"ClusterManagerName": "cluster-manager", "ClusterManagerNamespace": HUB_NAMESPACE,
+                          "RegistrationWebhook.Port": "443", "RegistrationAPIServiceCABundle": "''"}
+
+
 def apply_webhook_configurations(api: client.ApiClient, ca_bundle: bytes, port: int) -> None:
     """OCM cluster-manager's admission webhook configurations, pointed at the local webhook server
     (a URL instead of a Service: no Service routes to a process here)."""
     admission = client.AdmissionregistrationV1Api(api)
     for name in WEBHOOK_CONFIGURATIONS:
-        text = (OCM_MANIFESTS / name).read_text()
-        text = "\n".join(line for line in text.splitlines() if not re.match(r"\s*(\{\{|\"\{\{)", line))
-        doc = yaml.safe_load(re.sub(r"\{\{[^}]*\}\}", "templated", text))
-        doc["metadata"].pop("labels", None)
+        doc = cluster_manager_manifest(name)
         for hook in doc["webhooks"]:
             path = hook["clientConfig"]["service"]["path"]
             hook["clientConfig"] = {"url": f"https://127.0.0.1:{port}{path}",
@@ -195,6 +214,37 @@ def apply_webhook_configurations(api: client.ApiClient, ca_bundle: bytes, port: 
             create_or_keep(lambda d=doc: admission.create_mutating_webhook_configuration(d))
         else:
             create_or_keep(lambda d=doc: admission.create_validating_webhook_configuration(d))
+
+
+# The hub controllers that run as their own ServiceAccount with cluster-manager's ClusterRole, as on
+# a real hub, so that RBAC the chart grants them (node auth: the addon manager reads the signing CA)
+# is exercised. The registration controller and the webhooks keep the admin identity (their
+# manifests hold conditionals only the operator renders).
+CONTROLLER_IDENTITIES = {
+    "addon-manager": ("addon-manager-serviceaccount.yaml", "addon-manager-clusterrole.yaml",
+                      "addon-manager-clusterrolebinding.yaml", "work-executor-admin-clusterrole.yaml",
+                      "addon-manager-work-executor-admin-clusterrolebinding.yaml"),
+    "placement": ("placement-serviceaccount.yaml", "placement-clusterrole.yaml", "placement-clusterrolebinding.yaml"),
+    "work": ("work-serviceaccount.yaml", "work-clusterrole.yaml", "work-clusterrolebinding.yaml"),
+}
+CONTROLLER_TOKEN_SECONDS = 7 * 24 * 3600
+
+
+def controller_token(api: client.ApiClient, component: str) -> str:
+    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+    account = None
+    for name in CONTROLLER_IDENTITIES[component]:
+        doc = cluster_manager_manifest(name)
+        if doc["kind"] == "ServiceAccount":
+            account = doc["metadata"]["name"]
+            create_or_keep(lambda d=doc: core.create_namespaced_service_account(HUB_NAMESPACE, d))
+        elif doc["kind"] == "ClusterRole":
+            create_or_keep(lambda d=doc: rbac.create_cluster_role(d))
+        elif doc["kind"] == "ClusterRoleBinding":
+            create_or_keep(lambda d=doc: rbac.create_cluster_role_binding(d))
+    request = core.create_namespaced_service_account_token(
+        account, HUB_NAMESPACE, {"spec": {"expirationSeconds": CONTROLLER_TOKEN_SECONDS}})
+    return request.status.token
 
 
 def apply_managed_crds(api: client.ApiClient) -> None:

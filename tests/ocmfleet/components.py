@@ -97,8 +97,9 @@ def kwok(layout: Layout, cluster: str) -> Component:
     ])
 
 
-def _ocm_hub_flags(layout: Layout, port: int) -> list[str]:
-    return [f"--kubeconfig={layout.admin_kubeconfig(HUB)}", f"--namespace={HUB_NAMESPACE}",
+def _ocm_hub_flags(layout: Layout, port: int, identity: str | None = None) -> list[str]:
+    kubeconfig = layout.controller_kubeconfig(identity) if identity else layout.admin_kubeconfig(HUB)
+    return [f"--kubeconfig={kubeconfig}", f"--namespace={HUB_NAMESPACE}",
             "--disable-leader-election", f"--listen=127.0.0.1:{port}"]
 
 
@@ -112,12 +113,14 @@ def ocm_hub(layout: Layout, ports: dict[str, int]) -> list[Component]:
         Component("hub/registration-controller", HUB, [
             str(BIN / "registration"), "controller", *_ocm_hub_flags(layout, ports["registration"])]),
         Component("hub/placement-controller", HUB, [
-            str(BIN / "placement"), "controller", *_ocm_hub_flags(layout, ports["placement"])]),
+            str(BIN / "placement"), "controller", *_ocm_hub_flags(layout, ports["placement"], "placement")]),
         Component("hub/work-manager", HUB, [
-            str(BIN / "work"), "manager", *_ocm_hub_flags(layout, ports["work"]),
+            str(BIN / "work"), "manager", *_ocm_hub_flags(layout, ports["work"], "work"),
             "--feature-gates=ManifestWorkReplicaSet=true"]),
         Component("hub/addon-manager", HUB, [
-            str(BIN / "addon"), "manager", *_ocm_hub_flags(layout, ports["addon"])]),
+            str(BIN / "addon"), "manager", *_ocm_hub_flags(layout, ports["addon"], "addon-manager")],
+            # The addon manager reads a CustomSigner's signing CA from its POD_NAMESPACE.
+            env={"POD_NAMESPACE": HUB_NAMESPACE}),
     ]
 
 

@@ -76,6 +76,10 @@ class Layout:
         """Per-cluster admin kubeconfig the processes of that cluster use."""
         return self.root / "kubeconfigs" / f"{cluster}.kubeconfig"
 
+    def controller_kubeconfig(self, component: str) -> Path:
+        """A hub controller's kubeconfig: its ServiceAccount's token (see bootstrap.CONTROLLER_IDENTITIES)."""
+        return self.root / "kubeconfigs" / f"hub-{component}.kubeconfig"
+
     def agent_dir(self, cluster: str) -> Path:
         """The klusterlet agent's hub-kubeconfig directory (what the agent's Secret mount would be)."""
         return self.root / "agents" / cluster

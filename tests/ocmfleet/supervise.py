@@ -154,12 +154,15 @@ class FleetSupervisor:
         ca_bundle = (self.layout.pki(HUB) / "ca.crt").read_bytes()
         b.create_namespaces(hub, "open-cluster-management-hub")
         b.apply_hub_crds(hub, ca_bundle, self.ports["webhooks"])
+        hub_entry = self.entry(HUB)
+        for identity in b.CONTROLLER_IDENTITIES:
+            kubeconfig.write(self.layout.controller_kubeconfig(identity), [kubeconfig.Entry(
+                HUB, hub_entry.server, hub_entry.ca_file, token=b.controller_token(hub, identity))])
         for component in c.ocm_hub(self.layout, self.ports):
             self.start(component)
         self.wait("OCM's webhooks to serve", lambda: b.serving(self.ports["webhooks"], ca_bundle), 60)
         b.apply_webhook_configurations(hub, ca_bundle, self.ports["webhooks"])
         token = b.bootstrap_token(hub)
-        hub_entry = self.entry(HUB)
         kubeconfig.write(self.layout.bootstrap_kubeconfig,
                          [kubeconfig.Entry(HUB, hub_entry.server, hub_entry.ca_file, token=token)])
 
