@@ -605,6 +605,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resync-seconds", type=float, default=60.0)
     parser.add_argument("--heartbeat-file", type=Path)
     parser.add_argument("--kube-server", help="API server URL (default: in-cluster)")
+    parser.add_argument("--kube-token-file", type=Path, help="bearer token file (default: the in-cluster ServiceAccount's)")
+    parser.add_argument("--kube-ca-file", type=Path, help="API server CA bundle (default: the in-cluster ServiceAccount's)")
     parser.add_argument("--no-watch", action="store_true")
     parser.add_argument("--once", action="store_true", help="reconcile once and exit")
     return parser
@@ -617,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
     flwr_home = Path(os.environ.get("FLWR_HOME", Path.home() / ".flwr"))
     write_flwr_config(flwr_home, "hub", args.superlink, args.root_certificates)
     registrar = Registrar(
-        Cluster(Kube(args.kube_server), args.addon_name, args.signer_name),
+        Cluster(Kube(args.kube_server, args.kube_token_file, args.kube_ca_file), args.addon_name, args.signer_name),
         ControlApi("hub"),
         args.node_auth_ca,
         args.superseded_grace_seconds,
