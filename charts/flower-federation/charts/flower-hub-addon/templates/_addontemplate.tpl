@@ -23,7 +23,7 @@ Context: dict Values Release Chart endpoint (see hubAddon.deploymentConfigs).
 apiVersion: addon.open-cluster-management.io/v1alpha1
 kind: AddOnTemplate
 metadata:
-  name: {{ include "flower.addonName" . }}
+  name: {{ include "hubAddon.templateNamePlaceholder" . }}
   labels:
     {{- include "flower.labels" (list . "supernode") | nindent 4 }}
     flower.ai/release-namespace: {{ .Release.Namespace }}

@@ -58,8 +58,10 @@ spec:
         {{- toYaml . | nindent 8 }}
   {{- end }}
   {{- with $supernode.nodePlacement }}
+  {{- /* OCM's template agent applies the tolerations only when nodeSelector is set (non-nil; seen on
+         a real hub, OCM v1.2): an empty nodeSelector selects every node and lets them through. */}}
   nodePlacement:
-    {{- toYaml . | nindent 4 }}
+    {{- toYaml (merge (deepCopy .) (dict "nodeSelector" dict)) | nindent 4 }}
   {{- end }}
   {{- with $supernode.registries }}
   registries:

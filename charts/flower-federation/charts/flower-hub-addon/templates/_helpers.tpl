@@ -48,3 +48,13 @@ Context: list (root context) (tolerations list or nil).
 {{- end -}}
 {{- toJson (uniq $sets | sortAlpha) -}}
 {{- end -}}
+
+{{/*
+The AddOnTemplate is named after its content: <addon>-<first 10 hex digits of its sha256>. OCM's
+template agent renders a cluster's manifests from the template its ManagedClusterAddOn's desired
+config NAMES (whatever that object holds now), so a template changed in place reached clusters the
+rollout strategy had not reached yet (seen on a real hub); a new name per content makes a template
+change a config change that OCM rolls out as the placement's rolloutStrategy says. The umbrella
+renders the template with this placeholder, hashes it, and substitutes the name.
+*/}}
+{{- define "hubAddon.templateNamePlaceholder" -}}__FLOWER_ADDON_TEMPLATE_NAME__{{- end -}}

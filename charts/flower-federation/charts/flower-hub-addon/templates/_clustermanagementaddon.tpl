@@ -1,3 +1,9 @@
+{{/*
+hubAddon.clusterManagementAddOn: the addon, whose default AddOnTemplate is the content-named one the
+umbrella just rendered (see hubAddon.templateNamePlaceholder). Context: the umbrella's dict plus
+templateName.
+*/}}
+{{- define "hubAddon.clusterManagementAddOn" -}}
 apiVersion: addon.open-cluster-management.io/v1alpha1
 kind: ClusterManagementAddOn
 metadata:
@@ -17,7 +23,7 @@ spec:
     - group: addon.open-cluster-management.io
       resource: addontemplates
       defaultConfig:
-        name: {{ include "flower.addonName" . }}
+        name: {{ .templateName }}
     - group: addon.open-cluster-management.io
       resource: addondeploymentconfigs
       defaultConfig:
@@ -53,3 +59,4 @@ spec:
       {{- end }}
       {{- end }}
     {{- end }}
+{{- end -}}
