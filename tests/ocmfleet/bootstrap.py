@@ -5,7 +5,9 @@ way `clusteradm accept` does (approve its CSR, set hubAcceptsClient)."""
 from __future__ import annotations
 
 import base64
+import os
 import re
+import subprocess
 import ssl
 import time
 import urllib.error
@@ -21,8 +23,10 @@ from kubernetes.client.rest import ApiException
 from .layout import (
     ADDON_NAMESPACE,
     AGENT_NAMESPACE,
+    BIN,
     BOOTSTRAP_NAMESPACE,
     CLUSTER_SET,
+    HUB,
     HUB_NAMESPACE,
     KWOK_NODE_ANNOTATION,
     NODE_NAME,
@@ -39,7 +43,7 @@ CONVERTED_CRDS = ("clustermanagementaddons.addon.open-cluster-management.io",
 # CRDs a managed cluster needs for the klusterlet agent (the rest are the hub's).
 MANAGED_CRDS = ("appliedmanifestworks.work.open-cluster-management.io",
                 "clusterclaims.cluster.open-cluster-management.io")
-BOOTSTRAP_SA = "cluster-bootstrap"
+BOOTSTRAP_SA = "agent-registration-bootstrap"  # the name `clusteradm init` gives it (and `clusteradm accept` expects)
 # How often each klusterlet renews its lease; the hub marks a cluster unavailable (and taints it
 # unreachable) after 5 missed renewals. OCM's default is 60 s (5 min to notice an outage); 10 s lets
 # the e2e suite see an outage in under a minute. Set on the ManagedCluster at accept time.
@@ -291,40 +295,48 @@ def managed_cluster(api: client.ApiClient, name: str) -> dict:
     return _custom(api).get_cluster_custom_object("cluster.open-cluster-management.io", "v1", "managedclusters", name)
 
 
-def in_default_cluster_set(api: client.ApiClient, name: str) -> bool:
-    """OCM's registration controller made the default set and its webhook labelled the cluster."""
-    _custom(api).get_cluster_custom_object("cluster.open-cluster-management.io", "v1beta2", "managedclustersets",
-                                           CLUSTER_SET)
-    return managed_cluster(api, name)["metadata"].get("labels", {}).get(CLUSTER_SET_LABEL) == CLUSTER_SET
+def pending_csr(api: client.ApiClient, cluster: str) -> bool:
+    certs = client.CertificatesV1Api(api)
+    return any(not c.status.conditions and not c.status.certificate
+               for c in certs.list_certificate_signing_request(label_selector=f"{CLUSTER_NAME_LABEL}={cluster}").items)
 
 
-def accept(api: client.ApiClient, name: str) -> None:
-    """`clusteradm accept --clusters <name>`: hubAcceptsClient and the cluster's pending CSRs
-    approved (OCM's mutating webhook has already put it in the default cluster set)."""
+def clusteradm(kubeconfig: Path, *args: str, timeout: float = 60, check: bool = True) -> str:
+    """clusteradm (pinned, hack/install-go-tools.sh) against the hub context of ``kubeconfig``."""
+    proc = subprocess.run([str(BIN / "clusteradm"), *args, "--context", HUB],
+                          env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+                          capture_output=True, text=True, timeout=timeout)
+    if not check:
+        return proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise FleetError(f"clusteradm {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout
+
+
+def accept(api: client.ApiClient, kubeconfig: Path, name: str, timeout: float = 120) -> None:
+    """`clusteradm accept --clusters <name>` until the cluster's CSR is approved and hubAcceptsClient
+    set (OCM's mutating webhook has already put it in the default cluster set); then the short lease
+    this fleet uses (LEASE_DURATION_SECONDS). clusteradm's output says why when it does not approve."""
+    said = ""
+
+    def accepted() -> bool:
+        nonlocal said
+        said = clusteradm(kubeconfig, "accept", "--clusters", name, check=False)
+        return not pending_csr(api, name) and managed_cluster(api, name)["spec"].get("hubAcceptsClient") is True
+
+    try:
+        wait_for(f"clusteradm accept --clusters {name}", accepted, timeout, interval=2)
+    except FleetError as exc:
+        raise FleetError(f"{exc}; clusteradm said: {said.strip()}") from None
     _custom(api).patch_cluster_custom_object(
         "cluster.open-cluster-management.io", "v1", "managedclusters", name,
-        {"spec": {"hubAcceptsClient": True, "leaseDurationSeconds": LEASE_DURATION_SECONDS}})
-    approve_pending_csrs(api, name)
+        {"spec": {"leaseDurationSeconds": LEASE_DURATION_SECONDS}})
 
 
-def approve_pending_csrs(api: client.ApiClient, cluster: str) -> int:
-    certs = client.CertificatesV1Api(api)
-    approved = 0
-    for csr in certs.list_certificate_signing_request(label_selector=f"{CLUSTER_NAME_LABEL}={cluster}").items:
-        conditions = csr.status.conditions or []
-        if any(c.type in ("Approved", "Denied") for c in conditions) or csr.status.certificate:
-            continue
-        csr.status.conditions = [*conditions, client.V1CertificateSigningRequestCondition(
-            type="Approved", status="True", reason="AcceptedByFleetHarness",
-            message="approved as clusteradm accept does")]
-        certs.replace_certificate_signing_request_approval(csr.metadata.name, csr)
-        approved += 1
-    return approved
-
-
-def cluster_available(api: client.ApiClient, name: str) -> bool:
-    conditions = managed_cluster(api, name).get("status", {}).get("conditions", [])
-    return any(c["type"] == "ManagedClusterConditionAvailable" and c["status"] == "True" for c in conditions)
+def joined_clusters(kubeconfig: Path) -> dict[str, tuple[str, str, str]]:
+    """`clusteradm get clusters -o table`: name -> (accepted, available, cluster set)."""
+    rows = clusteradm(kubeconfig, "get", "clusters", "-o", "table").splitlines()[1:]
+    return {cols[0]: (cols[1], cols[2], cols[3]) for cols in (row.split() for row in rows) if len(cols) >= 4}
 
 
 # ----------------------------------------------------------------------------- storage

@@ -19,7 +19,7 @@ from .layout import BIN, KWOK_STAGES, OCM_CRDS, OCM_MANIFESTS, Layout, pid_alive
 UP_TIMEOUT = 600.0
 PACKAGE_PARENT = Path(__file__).resolve().parents[1]  # tests/, so `python -m ocmfleet` finds us
 REQUIRED = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "registration",
-            "work", "placement", "addon", "registration-operator")
+            "work", "placement", "addon", "registration-operator", "webhooks", "clusteradm")
 
 
 class FleetDown(RuntimeError):

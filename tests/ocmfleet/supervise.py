@@ -172,15 +172,15 @@ class FleetSupervisor:
             b.prepare_managed(apis[cluster])
             self.layout.agent_dir(cluster).mkdir(parents=True, exist_ok=True)
             self.start(c.klusterlet_agent(self.layout, cluster, self.ports[f"{cluster}/agent"]))
+        admin = self.layout.admin_kubeconfig(HUB)
         for cluster in MANAGED:
-            self.wait(f"{cluster} to register (ManagedCluster)", lambda n=cluster: b.managed_cluster(hub, n))
-            b.accept(hub, cluster)
-        for cluster in MANAGED:
-            def available(n=cluster) -> bool:
-                b.approve_pending_csrs(hub, n)  # the agent may ask again after a restart
-                return b.cluster_available(hub, n)
-            self.wait(f"{cluster} to be joined and available", available, 300)
-            self.wait(f"{cluster} to be in the {CLUSTER_SET} cluster set", lambda n=cluster: b.in_default_cluster_set(hub, n))
+            self.wait(f"{cluster} to register (ManagedCluster and CSR)",
+                      lambda n=cluster: b.managed_cluster(hub, n) and b.pending_csr(hub, n))
+            self.progress(f"clusteradm accept --clusters {cluster}")
+            b.accept(hub, admin, cluster)
+        wanted = {cluster: ("true", "True", CLUSTER_SET) for cluster in MANAGED}
+        self.wait("clusteradm get clusters to list every cluster accepted, available, in the default set",
+                  lambda: {n: r for n, r in b.joined_clusters(admin).items() if n in wanted} == wanted, 300)
 
     def provision(self, apis: dict) -> None:
         for cluster, api in apis.items():
