@@ -35,6 +35,7 @@ from local_federation import (
     flower_bin_dir,
     flower_env,
     free_port,
+    stop_all,
     wait_for_health,
     write_cli_config,
 )
@@ -272,5 +273,4 @@ class ChartFederation:
     def stop(self) -> None:
         if getattr(self, "_control", None) is not None:
             self._control.close()
-        for proc in reversed(self.processes):
-            proc.stop()
+        stop_all(list(reversed(self.processes)))

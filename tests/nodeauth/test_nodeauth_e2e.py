@@ -6,12 +6,16 @@ there is no hub here: each cluster's key and CSR are made as the registration ag
 (EC P-256, SEC1 PEM) and signed as the addon manager signs them (with the rendered node-auth
 CA); the registrar's real code registers them with the real SuperLink's Control API.
 
-One federation serves the module's tests, in order: join + a 3-round digits run, a refused
-unregistered key, a refused wrong SuperExec secret, key rotation, a cluster leaving.
+Every test starts its own federation (fixture `hub`: SuperLink and ServerApp SuperExec; `fed`:
+that hub with cluster-a and cluster-b joined, registered and running their SuperNode and ClientApp
+SuperExec), so the tests run in any order, alone or side by side on pytest-xdist workers:
+join + a 3-round digits run, a refused unregistered key, a refused wrong SuperExec secret, key
+rotation, a cluster leaving.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import os
@@ -51,11 +55,19 @@ clientApp:
 
 
 @pytest.fixture(scope="module")
-def fed(tmp_path_factory, helm_bins, registrar_mod):
-    work = tmp_path_factory.mktemp("nodeauth-e2e")
-    values = work / "values.yaml"
+def rendered(tmp_path_factory, helm_bins) -> list[dict]:
+    """The chart's render (read-only: every federation copies what it needs from it)."""
+    values = tmp_path_factory.mktemp("nodeauth-e2e-values") / "values.yaml"
     values.write_text(VALUES)
-    objects = r.render(helm_bins["4"], ns.CHART, (values,), (), RELEASE, NAMESPACE)
+    return r.render(helm_bins["4"], ns.CHART, (values,), (), RELEASE, NAMESPACE)
+
+
+@pytest.fixture
+def hub(tmp_path, rendered, registrar_mod):
+    """A running hub (SuperLink, ServerApp SuperExec) of its own for one test."""
+    work = tmp_path / "nodeauth-e2e"
+    work.mkdir()
+    objects = copy.deepcopy(rendered)
     old_home = os.environ.get("FLWR_HOME")
     with ns.FakeKube() as kube:
         f = ChartFederation(objects, work, kube, registrar_mod)
@@ -73,19 +85,35 @@ def fed(tmp_path_factory, helm_bins, registrar_mod):
                 os.environ["FLWR_HOME"] = old_home
 
 
-def test_clusters_join_and_train(fed: ChartFederation) -> None:
+CLUSTERS = ("cluster-a", "cluster-b")
+
+
+def bring_online(fed: ChartFederation) -> None:
+    """OCM installs the addon on cluster-a and cluster-b, the registrar registers their keys,
+    each runs its SuperNode and ClientApp SuperExec; returns once both are online."""
     registrar = fed.registrar()
-    for cluster in ("cluster-a", "cluster-b"):
+    for cluster in CLUSTERS:
         fed.join(cluster)
     actions = registrar.reconcile()
-    assert sorted((a.verb, a.cluster) for a in actions) == [("register", "cluster-a"), ("register", "cluster-b")]
+    assert sorted((a.verb, a.cluster) for a in actions) == [("register", c) for c in CLUSTERS]
     assert registrar.reconcile() == []  # idempotent against the real SuperLink
 
-    for cluster in ("cluster-a", "cluster-b"):
+    for cluster in CLUSTERS:
         fed.start_supernode(cluster)
         fed.start_clientapp(cluster)
-    for cluster in ("cluster-a", "cluster-b"):
+    for cluster in CLUSTERS:
         fed.wait(lambda c=cluster: fed.online(c), 60, f"{cluster}'s SuperNode online")
+
+
+@pytest.fixture
+def fed(hub: ChartFederation) -> ChartFederation:
+    bring_online(hub)
+    return hub
+
+
+def test_clusters_join_and_train(hub: ChartFederation) -> None:
+    fed = hub
+    bring_online(fed)
     # The launcher converted OCM's key: the registered key is the one the SuperNode uses.
     for cluster, m in fed.clusters.items():
         (node,) = fed.online(cluster)
@@ -113,9 +141,10 @@ def registrar_mod_fp(fed: ChartFederation, key_pem: bytes) -> str:
     return fed.registrar_mod.fingerprint(ns.public_key_of(key_pem))
 
 
-def test_an_unregistered_key_is_refused(fed: ChartFederation) -> None:
+def test_an_unregistered_key_is_refused(hub: ChartFederation) -> None:
     """cluster-c has a key signed by the right CA, but not the addon (no ManagedClusterAddOn):
     the registrar does not register it and the SuperLink refuses the SuperNode."""
+    fed = hub
     registrar = fed.registrar()
     intruder = fed.join("cluster-c", node_config=format_config({"partition-id": 0, "num-partitions": 2}))
     assert registrar.reconcile() == []
