@@ -103,12 +103,33 @@ def _wait_for(predicate, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def _launch(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, Path]:
+# The launcher as shipped, with its key check recorded: each poll appends what
+# current_fingerprint() returned (the fingerprint, or None for an unreadable key) to a file.
+POLL_RECORDER = r"""
+import sys
+sys.path.insert(0, {launcher_dir!r})
+import supernode_key
+_check = supernode_key.current_fingerprint
+def _recorded(path):
+    result = _check(path)
+    with open({polls!r}, "a") as fh:
+        fh.write(f"{{result}}\n")
+    return result
+supernode_key.current_fingerprint = _recorded
+sys.exit(supernode_key.main(sys.argv[1:]))
+"""
+
+
+def _launch(tmp_path: Path, *extra: str, polls: Path | None = None) -> tuple[subprocess.Popen, Path]:
     report = tmp_path / "report"
     script = tmp_path / "fake_supernode.py"
     script.write_text(FAKE_SUPERNODE.format(launcher_dir=str(ns.LAUNCHER_SCRIPT.parent), report=str(report)))
+    launcher = ns.LAUNCHER_SCRIPT
+    if polls is not None:
+        launcher = tmp_path / "recording_launcher.py"
+        launcher.write_text(POLL_RECORDER.format(launcher_dir=str(ns.LAUNCHER_SCRIPT.parent), polls=str(polls)))
     proc = subprocess.Popen(  # noqa: S603
-        [PY, str(ns.LAUNCHER_SCRIPT), "run", "--client-key", str(tmp_path / "mount" / "tls.key"),
+        [PY, str(launcher), "run", "--client-key", str(tmp_path / "mount" / "tls.key"),
          "--ssh-key", str(tmp_path / "node-key" / "id_ecdsa"), "--poll-seconds", "0.2",
          "--", PY, str(script), "--auth-supernode-private-key", str(tmp_path / "node-key" / "id_ecdsa"), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -164,20 +185,34 @@ def test_a_key_mid_update_is_not_a_rotation(tmp_path: Path, launcher_mod) -> Non
     mount = tmp_path / "mount"
     mount.mkdir()
     key = ns.ocm_agent_key()
+    fp = launcher_mod.fingerprint(ns.public_key_of(key))
     (mount / "tls.key").write_bytes(key)
-    proc, report = _launch(tmp_path)
+    polls = tmp_path / "polls"
+    proc, report = _launch(tmp_path, polls=polls)
+
+    def checked_since(start: int, result: str, times: int = 2):
+        # Two checks with that result: the launcher has acted on the first (one loop, in order).
+        def done() -> bool:
+            assert proc.poll() is None, f"the launcher exited with {proc.returncode}: {proc.stdout.read()}"
+            return _lines(polls)[start:].count(result) >= times
+        return done
+
     try:
         _wait_for(lambda: len(_lines(report)) == 1)
+        start = len(_lines(polls))
         (mount / "tls.key").write_text("")
-        time.sleep(1.0)
+        _wait_for(checked_since(start, "None"))
+        start = len(_lines(polls))
         (mount / "tls.key").write_bytes(key)
-        time.sleep(1.0)
+        _wait_for(checked_since(start, fp))
         assert len(_lines(report)) == 1
+        assert proc.poll() is None
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(15) == 0
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+    assert "client key changed" not in proc.stdout.read()
 
 
 def test_launcher_uses_only_stdlib_and_cryptography() -> None:

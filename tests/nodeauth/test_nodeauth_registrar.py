@@ -328,13 +328,24 @@ def test_mca_api_falls_back_to_v1alpha1_and_lists_are_paged(tmp_path: Path, regi
         assert any(q.get("continue") for _, _, q, _ in kube.requests)
 
 
-def test_loop_reacts_to_watch_events(env) -> None:
+def _watching(kube: ns.FakeKube) -> set[str]:
+    """Paths with an open (or opened) watch request."""
+    return {path for _, path, q, _ in kube.requests if q.get("watch")}
+
+
+def test_loop_reacts_to_watch_events(env, tmp_path: Path) -> None:
     """The main loop registers a key seconds after its CSR is issued (watch), not at the next resync."""
-    loop = env.r.Loop(env.registrar, resync=300, debounce=0.1)
+    heartbeat = tmp_path / "heartbeat"  # touched after every reconcile
+    loop = env.r.Loop(env.registrar, resync=300, debounce=0.1, heartbeat=heartbeat)
     thread = threading.Thread(target=loop.run, daemon=True)
     thread.start()
     try:
-        time.sleep(0.5)
+        # The CSR is issued once the first reconcile is over and both watches are open: only a
+        # watch event can make the loop register it before the resync in 300 s.
+        deadline = time.monotonic() + 10
+        while not (heartbeat.exists() and len(_watching(env.kube)) == 2) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert heartbeat.exists() and len(_watching(env.kube)) == 2, env.kube.requests
         env.join("cluster-w")
         deadline = time.monotonic() + 10
         while not env.flower.by_name("ocm:cluster-w") and time.monotonic() < deadline:
