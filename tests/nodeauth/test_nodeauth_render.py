@@ -20,12 +20,15 @@ import kube_schemas as ks
 import nodeauth_support as ns
 import render as r
 
+from helm_flower import naming
+
 pytestmark = pytest.mark.helm
 
 RELEASE, NAMESPACE = "flower", "flower-system"
 ON = ("global.nodeAuth.enabled=true",)
 REGISTRAR = f"{RELEASE}-node-auth-registrar"
-ADDON = f"flower-{RELEASE}"
+ADDON = naming.addon(RELEASE, NAMESPACE)  # flower-flower-flower-system
+CLUSTER_RBAC = naming.cluster_rbac(RELEASE, NAMESPACE, "node-auth-registrar")  # <addon>-node-auth-registrar
 
 
 @pytest.fixture(scope="module", params=["4", "3"], ids=lambda v: f"helm{v}")
@@ -167,8 +170,9 @@ def test_own_signing_ca_secret(helm: Path) -> None:
 
 def test_registrar_rbac_is_exactly_read_csrs_and_addons(on: list[dict]) -> None:
     roles = [o for o in on if o["kind"] in ("ClusterRole", "Role")]
-    assert {o["metadata"]["name"] for o in roles} == {f"{ADDON}-node-auth-registrar", f"{RELEASE}-node-auth-ca-signer"}
-    cr = one(on, "ClusterRole", f"{ADDON}-node-auth-registrar")
+    assert CLUSTER_RBAC == f"{ADDON}-node-auth-registrar"
+    assert {o["metadata"]["name"] for o in roles} == {CLUSTER_RBAC, f"{RELEASE}-node-auth-ca-signer"}
+    cr = one(on, "ClusterRole", CLUSTER_RBAC)
     assert cr["rules"] == [
         {"apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["addon.open-cluster-management.io"], "resources": ["managedclusteraddons"], "verbs": ["get", "list", "watch"]},

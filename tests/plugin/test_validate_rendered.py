@@ -60,7 +60,7 @@ def test_embedded_manifests_are_validated(tmp_path, ocm_crds_dir):
     code, report = run("-f", str(values), "--crds", str(ocm_crds_dir), *HOST)
     assert code == 1
     found = {(f["rule"], f["path"]) for f in rendered_findings(report)}
-    inner = ("ManifestWorkReplicaSet/flower-clientapp-digits:$.spec.manifestWorkTemplate.workload.manifests[1] "
+    inner = ("ManifestWorkReplicaSet/flower-clientapp-digits-default:$.spec.manifestWorkTemplate.workload.manifests[1] "
              "> Deployment/clientapp-digits:$.spec.template.spec")
     assert ("FLW300", f"{inner}.volumes[4].hostPth") in found
     assert ("FLW300", f"{inner}.containers[0].volumeMounts[4].mountPath") in found

@@ -280,7 +280,7 @@ def test_library_readme_lists_every_named_template():
                for m in re.findall(r'\{\{-?\s*define\s+"([^"]+)"', tpl.read_text())}
     listed = set(re.findall(r"^\| `([^`]+)` \|", (common / "README.md").read_text(), re.M))
     assert defined and listed == defined
-    assert "| `flower.name` | flower.name: \"&lt;release&gt;-&lt;suffix&gt;\", at most 63 characters." in \
+    assert "| `flower.name` | flower.name: \"&lt;release&gt;-&lt;item&gt;\", at most 63 characters (shortened to fit)." in \
         (common / "README.md").read_text()
 
 

@@ -15,6 +15,8 @@ metadata:
   annotations:
     # The hub's addon manager installs the agents (template addons need it).
     addon.open-cluster-management.io/lifecycle: addon-manager
+    # Where the SuperNodes run on the managed clusters (another release must not use it: checks.yaml).
+    flower.ai/agent-namespace: {{ include "flower.agentNamespace" . }}
 spec:
   addOnMeta:
     displayName: {{ .Values.displayName | quote }}
