@@ -236,29 +236,65 @@ def test_persistence_rules(tmp_path):
 
 
 def test_release_name_length_and_syntax(tmp_path):
-    assert only(validate(tmp_path, HOST, "--release", "x" * 48)[1], "FLW250")
-    assert not only(validate(tmp_path, HOST, "--release", "x" * 30)[1], "FLW250")
+    # The chart shortens what would be too long: every release name Helm accepts is fine.
+    code, found = validate(tmp_path, HOST, "--release", "x" * 53)
+    assert code == 0 and not [f for f in found if f["rule"].startswith("FLW25")], found
+    (too_long,) = only(validate(tmp_path, HOST, "--release", "x" * 54)[1], "FLW253")
+    assert too_long["message"] == f"release name {'x' * 54!r} has 54 characters, Helm allows 53"
+    assert "at most 53" in too_long["hint"]
     assert only(validate(tmp_path, HOST, "--release", "Flower")[1], "FLW253")
-    assert only(validate(tmp_path, HOST, "--release", "9lives")[1], "FLW253")  # Service names start with a letter
+    (digit,) = only(validate(tmp_path, HOST, "--release", "9lives")[1], "FLW253")  # Service names start with a letter
+    assert "'9lives-superlink' must start with a letter" in digit["message"]
 
 
 def test_placement_and_app_names(tmp_path):
-    long = "p" * 48
+    long = "p" * 63  # <release>-<placement>-clientapp is 80 characters: the chart shortens it
     values = deep(HOST, {"hubAddon": {"placements": [{"name": long, "clusterSets": ["default"]}]},
                          "clientApp": {"apps": [{"name": "App_1", "placements": [long]}]}})
     _, found = validate(tmp_path, values)
-    assert only(found, "FLW250")[0]["path"] == "$.hubAddon.placements[0].name"
+    assert not only(found, "FLW250") and not [f for f in only(found, "FLW253") if "placements" in f["path"]]
     assert only(found, "FLW253")[0]["path"] == "$.clientApp.apps[0].name"
 
 
 def test_addon_name_limit(tmp_path):
-    assert only(validate(tmp_path, HOST, "--release", "r" * 51)[1], "FLW251")
-    assert not only(validate(tmp_path, HOST, "--release", "r" * 50)[1], "FLW251")
+    assert not only(validate(tmp_path, HOST, "--release", "r" * 53, "-n", "n" * 63)[1], "FLW251")  # default fits
+    (found,) = only(validate(tmp_path, deep(HOST, {"global": {"addon": {"name": "a" * 58}}}))[1], "FLW251")
+    assert found["path"] == "$.global.addon.name"
+    assert found["message"] == (f"global.addon.name {'a' * 58!r} has 58 characters: OCM labels clusters with "
+                                "feature.open-cluster-management.io/addon-<name>, whose name part allows 63, so the "
+                                "name at most 57")
+    assert "at most 57" in found["hint"] and "leave it empty" in found["hint"]
+    assert not only(validate(tmp_path, deep(HOST, {"global": {"addon": {"name": "a" * 57}}}))[1], "FLW251")
 
 
 def test_managed_cluster_namespace(tmp_path):
     _, found = validate(tmp_path, deep(HOST, {"global": {"managedCluster": {"namespace": "Flower_NS"}}}))
     assert only(found, "FLW252")[0]["path"] == "$.global.managedCluster.namespace"
+    for system in ("kube-system", "default", "open-cluster-management-agent-addon"):
+        (found,) = only(validate(tmp_path, deep(HOST, {"global": {"managedCluster": {"namespace": system}}}))[1], "FLW252")
+        assert found["message"] == (f"global.managedCluster.namespace {system!r} is a system namespace of the managed "
+                                    "clusters; the SuperNode's namespace is created and deleted with the addon")
+    assert not only(validate(tmp_path, deep(HOST, {"global": {"managedCluster": {"namespace": "fl-agents"}}}))[1], "FLW252")
+
+
+def test_release_namespace(tmp_path):
+    """A namespace of 53 or more characters leaves no room for a ClientApp's ManifestWorkReplicaSet
+    name under OCM's label; without ClientApps any DNS label is a namespace."""
+    ns52, ns53 = "n" * 52, "n" * 53
+    assert validate(tmp_path, HOST, "-n", ns52, "--release", "r" * 53)[0] == 0
+    code, found = validate(tmp_path, HOST, "-n", ns53)
+    (clientapps,) = only(found, "FLW250")
+    assert code == 1 and clientapps["path"] == "$.clientApp.apps"
+    assert clientapps["message"] == (
+        f"namespace {ns53!r} has 53 characters: OCM labels the ManifestWorks of every ClientApp with "
+        "work.open-cluster-management.io/manifestworkreplicaset=<namespace>.<name>, a label value of at most 63 "
+        "characters, which leaves 9 for the name, and a name needs at least 10")
+    assert clientapps["hint"] == ("install the release into a namespace of at most 52 characters (shorten it by 1), "
+                                  "or disable clientApp")
+    assert validate(tmp_path, deep(HOST, {"clientApp": {"enabled": False}}), "-n", "n" * 63)[0] == 0
+    (bad,) = only(validate(tmp_path, deep(HOST, {"clientApp": {"enabled": False}}), "-n", "n" * 64)[1], "FLW253")
+    assert bad["message"] == f"release namespace {'n' * 64!r} has 64 characters, at most 63 are allowed"
+    assert only(validate(tmp_path, HOST, "-n", "Flower_NS")[1], "FLW253")
 
 
 # --- resources --------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from . import k8s, nodeconfig
+from . import k8s, naming, nodeconfig
 from .findings import WARNING, Report, json_path, truncate
 from .values import Values, copy_data
 
@@ -22,8 +22,6 @@ _RULES: list[RuleFn] = []
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+_.].*)?$")
 _PEM_CERT = "-----BEGIN CERTIFICATE-----"
-MAX_NAME = 63
-MAX_ADDON_NAME = 57
 MAX_RELEASE = 53
 MAX_ADC_VALUE = 1024
 EXPOSURE_WITH_HOST_PORT = ("LoadBalancer", "Ingress", "Route")
@@ -453,7 +451,7 @@ def _external_superlink(ctx: Context) -> None:
     elif host and kind == "NodePort":
         port = ctx.get("superlink", "exposure", "nodePort")
     if not host or not isinstance(port, (int, float)) or isinstance(port, bool) or port <= 0:
-        service = f"{ctx.release}-superlink.{ctx.namespace}.svc.cluster.local"
+        service = f"{naming.superlink_service(ctx.release, ctx.namespace)}.{ctx.namespace}.svc.cluster.local"
         ctx.add("FLW234", ("superlink", "exposure"),
                 "superlink is disabled but hubAddon is enabled: SuperNodes would dial "
                 f"{host or service}:{int(port) if isinstance(port, (int, float)) and not isinstance(port, bool) else 0}",
@@ -493,60 +491,24 @@ def persistence(ctx: Context) -> None:
 
 @rule
 def names(ctx: Context) -> None:
+    """The limits that remain: the chart shortens every name it makes (helm_flower.naming), so only
+    what the user names (release, namespace, overrides, items) and OCM's ManifestWork label can fail."""
     release = ctx.release
     release_error = k8s.dns_label_error(release, "release name")
     if release_error is None and len(release) > MAX_RELEASE:
         release_error = f"release name {release!r} has {len(release)} characters, Helm allows {MAX_RELEASE}"
     if release_error is None and ctx.on("superlink"):
-        release_error = k8s.dns_1035_error(f"{release}-superlink", "Service name")
+        release_error = k8s.dns_1035_error(naming.superlink_service(release, ctx.namespace), "Service name")
     if release_error:
-        ctx.add("FLW253", (), release_error, "choose a release name of lowercase letters, digits and '-', "
-                "starting with a letter (--release)")
-        return
-    suffixes: list[str] = []
-    mode = _tls_mode(ctx)
-    issuer = ctx.get("global", "tls", "certManager", "issuerRef")
-    owns_ca = mode == "generate" or (mode == "certManager" and not issuer)
-    if mode != "disabled":
-        suffixes.append("ca-bundle")
-        if owns_ca:
-            suffixes.append("tls-ca")
-        if mode == "certManager" and not issuer:
-            suffixes.append("ca-issuer")
-    if ctx.on("superlink"):
-        suffixes += ["superlink"]
-        if mode in ("generate", "certManager"):
-            suffixes.append("superlink-tls")
-        exposure_kind = ctx.get("superlink", "exposure", "type")
-        if exposure_kind in ("NodePort", "LoadBalancer", "Route"):
-            suffixes.append("superlink-fleet")
-            if "gateway" in ctx.dict("superlink") and ctx.get("superlink", "exposure", "allApis") is not True:
-                suffixes.append("fleet-gateway")
-        if ctx.get("superlink", "persistence", "enabled") is True and not ctx.get(
-                "superlink", "persistence", "existingClaim"):
-            suffixes.append("superlink-state")
-        if ctx.get("superlink", "serverApp", "enabled") is not False:
-            suffixes.append("serverapp")
-        if ctx.get("global", "nodeAuth", "enabled") is True:
-            suffixes += ["node-auth-ca", "node-auth-ca-signer", "node-auth-registrar"]
-            if ctx.get("superlink", "networkPolicy", "enabled") is not False:
-                suffixes.append("superlink-from-node-auth-registrar")
-    if ctx.on("hubAddon"):
-        suffixes += ["supernode", "supernodes"]
-        if mode != "disabled":
-            suffixes.append("supernode-tls")
-    if isinstance(ctx.get("global", "superexecAuth"), dict) and ctx.get("global", "superexecAuth", "enabled") is not False:
-        suffixes.append("superexec-auth")
-    longest = max(suffixes, key=len, default="")
-    if longest and len(f"{release}-{longest}") > MAX_NAME:
-        ctx.add("FLW250", (), f"object name '{release}-{longest}' has {len(release) + 1 + len(longest)} "
-                f"characters, Kubernetes allows {MAX_NAME}",
-                f"use a release name of at most {MAX_NAME - 1 - len(longest)} characters (--release)")
+        ctx.add("FLW253", (), release_error, f"choose a release name of at most {MAX_RELEASE} lowercase letters, "
+                "digits and '-', starting with a letter (--release)")
+    namespace_error = k8s.dns_label_error(ctx.namespace, "release namespace")
+    if namespace_error:
+        ctx.add("FLW253", (), namespace_error, "install into a namespace whose name is a DNS-1123 label (-n)")
     if ctx.on("hubAddon"):
         placements = _placements(ctx) if _placements_mode(ctx) else []
         for i, placement in placements:
-            _item_name(ctx, ("hubAddon", "placements", i, "name"), placement.get("name"), "placement",
-                       ["{}-clientapp", "supernode-{}"])
+            _item_name(ctx, ("hubAddon", "placements", i, "name"), placement.get("name"), "placement")
         for i, cluster in _clusters(ctx):
             name = cluster.get("name")
             if isinstance(name, str):
@@ -554,48 +516,58 @@ def names(ctx: Context) -> None:
                 if error:
                     ctx.add("FLW253", ("hubAddon", "clusters", i, "name"), error,
                             "use the ManagedCluster's name (it is also its namespace on the hub)")
-                elif cluster.get("nodeConfig"):
-                    _length(ctx, ("hubAddon", "clusters", i, "name"), f"supernode-cluster-{name}", "cluster")
-        addon = ctx.get("global", "addon", "name") or f"flower-{release}"
-        if isinstance(addon, str):
-            error = k8s.dns_label_error(addon, "addon name")
-            if error is None and len(addon) > MAX_ADDON_NAME:
-                error = (f"addon name {addon!r} has {len(addon)} characters: OCM labels clusters with "
-                         f"feature.open-cluster-management.io/addon-<name>, whose name part allows {MAX_ADDON_NAME}")
+        addon = ctx.get("global", "addon", "name")
+        if isinstance(addon, str) and addon:
+            error = k8s.dns_label_error(addon, "global.addon.name")
+            if error is None and len(addon) > naming.MAX_ADDON:
+                error = (f"global.addon.name {addon!r} has {len(addon)} characters: OCM labels clusters with "
+                         f"feature.open-cluster-management.io/addon-<name>, whose name part allows 63, so the "
+                         f"name at most {naming.MAX_ADDON}")
             if error:
-                parts: Parts = ("global", "addon", "name") if ctx.get("global", "addon", "name") else ()
-                ctx.add("FLW251", parts, error,
-                        f"set global.addon.name to at most {MAX_ADDON_NAME} characters, or use a shorter release")
+                ctx.add("FLW251", ("global", "addon", "name"), error,
+                        f"shorten it to at most {naming.MAX_ADDON} characters, or leave it empty: the default "
+                        "(flower-<release>-<namespace>, shortened to fit) is unique per release")
     if ctx.on("hubAddon") or ctx.on("clientApp"):
-        namespace = ctx.get("global", "managedCluster", "namespace") or f"flower-{release}"
-        if isinstance(namespace, str):
-            error = k8s.dns_label_error(namespace, "managed-cluster namespace")
+        override = ctx.get("global", "managedCluster", "namespace")
+        if isinstance(override, str) and override:
+            error = k8s.dns_label_error(override, "global.managedCluster.namespace")
+            if error is None and system_namespace(override):
+                error = (f"global.managedCluster.namespace {override!r} is a system namespace of the managed "
+                         "clusters; the SuperNode's namespace is created and deleted with the addon")
             if error:
-                parts = ("global", "managedCluster", "namespace") if ctx.get(
-                    "global", "managedCluster", "namespace") else ()
-                ctx.add("FLW252", parts, error, "set global.managedCluster.namespace to a DNS label")
+                ctx.add("FLW252", ("global", "managedCluster", "namespace"), error,
+                        "choose a DNS label of at most 63 characters of its own, or leave it empty: the default "
+                        "(flower-<release>-<namespace>, shortened to fit) is unique per release")
     if ctx.on("clientApp"):
-        for i, app in _apps(ctx):
-            _item_name(ctx, ("clientApp", "apps", i, "name"), app.get("name"), "app", ["clientapp-{}"])
+        apps = _apps(ctx)
+        for i, app in apps:
+            _item_name(ctx, ("clientApp", "apps", i, "name"), app.get("name"), "app")
+        room = naming.clientapp_room(ctx.namespace)
+        if apps and namespace_error is None and room < naming.MIN_SHORTENED:
+            ctx.add("FLW250", ("clientApp", "apps"),
+                    f"namespace {ctx.namespace!r} has {len(ctx.namespace)} characters: OCM labels the ManifestWorks "
+                    f"of every ClientApp with {naming.MWRS_LABEL}=<namespace>.<name>, a label value of at most "
+                    f"{naming.MAX_LABEL_VALUE} characters, which leaves {max(room, 0)} for the name, and a name "
+                    f"needs at least {naming.MIN_SHORTENED}",
+                    f"install the release into a namespace of at most {naming.MAX_CLIENTAPP_NAMESPACE} characters "
+                    f"(shorten it by {len(ctx.namespace) - naming.MAX_CLIENTAPP_NAMESPACE}), or disable clientApp")
 
 
-def _item_name(ctx: Context, parts: Parts, name: Any, what: str, patterns: list[str]) -> None:
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def system_namespace(name: str) -> bool:
+    """What the chart refuses as the agent namespace (checks.yaml): it is created and deleted with the addon."""
+    return name in SYSTEM_NAMESPACES or name.startswith(("kube-", "open-cluster-management"))
+
+
+def _item_name(ctx: Context, parts: Parts, name: Any, what: str) -> None:
     if not isinstance(name, str):
         return
     error = k8s.dns_label_error(name, f"{what} name")
     if error:
         ctx.add("FLW253", parts, error, f"{what} names become object names and label values: "
                 "lowercase letters, digits and '-'")
-        return
-    longest = max((p.format(name) for p in patterns), key=len)
-    _length(ctx, parts, longest, what)
-
-
-def _length(ctx: Context, parts: Parts, suffix: str, what: str) -> None:
-    full = f"{ctx.release}-{suffix}"
-    if len(full) > MAX_NAME:
-        ctx.add("FLW250", parts, f"object name {full!r} has {len(full)} characters, Kubernetes allows {MAX_NAME}",
-                f"shorten the {what} name by {len(full) - MAX_NAME} characters (or the release name)")
 
 
 # --- resources ------------------------------------------------------------------------------
@@ -729,16 +701,16 @@ def deployment_configs(ctx: Context) -> None:
         return
     base = ctx.dict("hubAddon", "supernode")
     base_config = base.get("nodeConfig") if isinstance(base.get("nodeConfig"), dict) else {}
+    default_adc = naming.default_deployment_config(ctx.release, ctx.namespace)
     configs: list[tuple[str, dict[str, Any], list[Parts]]] = [
-        (f"{ctx.release}-supernode", base_config, [("hubAddon", "supernode", "nodeConfig")])]
-    images: list[tuple[str, Parts, dict[str, Any]]] = [
-        (f"{ctx.release}-supernode", ("hubAddon", "supernode", "image"), base)]
+        (default_adc, base_config, [("hubAddon", "supernode", "nodeConfig")])]
+    images: list[tuple[str, Parts, dict[str, Any]]] = [(default_adc, ("hubAddon", "supernode", "image"), base)]
     if _placements_mode(ctx):
         for i, placement in _placements(ctx):
             override = placement.get("supernode") if isinstance(placement.get("supernode"), dict) else {}
             merged = sprig_merge(copy_data(override), base)
             config = merged.get("nodeConfig") if isinstance(merged.get("nodeConfig"), dict) else {}
-            name = f"{ctx.release}-supernode-{placement.get('name')}"
+            name = naming.placement_deployment_config(ctx.release, ctx.namespace, str(placement.get("name")))
             configs.append((name, config, [("hubAddon", "placements", i, "supernode", "nodeConfig"),
                                            ("hubAddon", "supernode", "nodeConfig")]))
             images.append((name, ("hubAddon", "placements", i, "supernode", "image"), merged))
@@ -755,7 +727,8 @@ def deployment_configs(ctx: Context) -> None:
                 start_parts = ("hubAddon", "placements", found[0], "supernode", "nodeConfig")
             start_config = start.get("nodeConfig") if isinstance(start.get("nodeConfig"), dict) else {}
             config = sprig_merge(copy_data(own), start_config)
-            configs.append((f"{ctx.release}-supernode-cluster-{cluster.get('name')}", config,
+            adc = naming.cluster_deployment_config(ctx.release, ctx.namespace, str(cluster.get("name")))
+            configs.append((adc, config,
                             [("hubAddon", "clusters", i, "nodeConfig"), start_parts,
                              ("hubAddon", "supernode", "nodeConfig")]))
     too_long: dict[Parts, tuple[list[str], int]] = {}

@@ -166,14 +166,16 @@ def _rendered(report: Report, args: argparse.Namespace, chart_path: str, merged:
         raise UsageError(str(exc), "check --crds / --crds-from-cluster") from None
     if ocm is not None:
         report.notes.append(f"OCM schemas from {ocm.source}")
+    from .. import naming  # noqa: PLC0415
+
     agent_namespace = ((merged.values.get("global") or {}).get("managedCluster") or {}).get("namespace") \
         if isinstance(merged.values.get("global"), dict) else None
     options = rendered.RenderOptions(
         chart=chart_path, release=args.release, namespace=args.namespace,
         value_files=[p if p != "-" else _stdin_copy(merged) for p in _split_files(args.values)],
         sets=args.set, set_strings=args.set_string, kube_version=args.kube_version,
-        agent_namespace=agent_namespace if isinstance(agent_namespace, str) and agent_namespace
-        else f"flower-{args.release}")
+        agent_namespace=naming.agent_namespace(args.release, args.namespace,
+                                               agent_namespace if isinstance(agent_namespace, str) else None))
     count = rendered.check(report, options, ocm)
     if count:
         report.notes.append(f"validated {count} rendered objects (embedded manifests included)")
