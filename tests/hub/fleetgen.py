@@ -20,6 +20,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from helm_flower import naming
+
 PLACEMENT_LABEL = "cluster.open-cluster-management.io/placement"
 GROUP_INDEX_LABEL = "cluster.open-cluster-management.io/decision-group-index"
 GROUP_NAME_LABEL = "cluster.open-cluster-management.io/decision-group-name"
@@ -38,7 +40,7 @@ WORK_STATES = ("available", "notready", "degraded", "applyfailed", "pending", "m
 class FleetSpec:
     release: str = "fed"
     namespace: str = "flower"
-    addon: str = ""  # empty = flower-<release>
+    addon: str = ""  # empty = the chart's default (flower-<release>-<namespace>, helm_flower.naming)
     # SuperNode placement name -> decision groups, each (group name, [cluster names]).
     placements: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
     # ClientApp name -> SuperNode placement names it ships to ([] = every SuperNode cluster).
@@ -55,11 +57,14 @@ class FleetSpec:
 
     @property
     def addon_name(self) -> str:
-        return self.addon or f"flower-{self.release}"
+        return naming.addon(self.release, self.namespace, self.addon)
 
     @property
     def agent_namespace(self) -> str:
-        return f"flower-{self.release}"
+        return naming.agent_namespace(self.release, self.namespace)
+
+    def mwrs_name(self, app: str) -> str:
+        return naming.clientapp_work(self.release, self.namespace, app)
 
     def clusters_of(self, placement: str) -> list[str]:
         return [c for _, names in self.placements[placement] for c in names]
@@ -157,10 +162,11 @@ _ADDON_STATUS_CACHE: dict[tuple[str, str, str], dict[str, Any]] = {}
 
 
 def addon_status(spec: FleetSpec, state: str) -> dict[str, Any]:
-    key = (spec.addon_name, spec.namespace, state)
+    key = (spec.addon_name, spec.namespace, spec.release, state)
     if key in _ADDON_STATUS_CACHE:
         return _ADDON_STATUS_CACHE[key]
     a = spec.addon_name
+    adc = naming.default_deployment_config(spec.release, spec.namespace)
     base = [
         cond("RegistrationApplied", "True", "SetPermissionApplied", "Registration of the addon agent is configured"),
         cond("ManifestApplied", "True", "AddonManifestApplied", "manifests of addon are applied successfully"),
@@ -203,9 +209,9 @@ def addon_status(spec: FleetSpec, state: str) -> dict[str, Any]:
              "desiredConfig": {"name": a, "specHash": "7d0c1b6f0a"}, "lastAppliedConfig": {"name": a, "specHash": "7d0c1b6f0a"},
              "lastObservedGeneration": 1},
             {"group": "addon.open-cluster-management.io", "resource": "addondeploymentconfigs",
-             "name": f"{spec.release}-supernode", "namespace": spec.namespace,
-             "desiredConfig": {"name": f"{spec.release}-supernode", "namespace": spec.namespace, "specHash": "c0ffee12"},
-             "lastAppliedConfig": {"name": f"{spec.release}-supernode", "namespace": spec.namespace, "specHash": "c0ffee12"},
+             "name": adc, "namespace": spec.namespace,
+             "desiredConfig": {"name": adc, "namespace": spec.namespace, "specHash": "c0ffee12"},
+             "lastAppliedConfig": {"name": adc, "namespace": spec.namespace, "specHash": "c0ffee12"},
              "lastObservedGeneration": 1}],
         "relatedObjects": [{"group": "addon.open-cluster-management.io", "resource": "clustermanagementaddons",
                             "name": a}],
@@ -234,13 +240,15 @@ def cluster_management_addon(spec: FleetSpec) -> dict[str, Any]:
     install: dict[str, Any] = {"type": "Manual"}
     if spec.manual_clusters is None:
         install = {"type": "Placements", "placements": [
-            {"name": f"{spec.release}-{p}", "namespace": spec.namespace,
+            {"name": naming.placement(spec.release, spec.namespace, p), "namespace": spec.namespace,
              "configs": [{"group": "addon.open-cluster-management.io", "resource": "addondeploymentconfigs",
-                          "name": f"{spec.release}-supernode-{p}", "namespace": spec.namespace}],
+                          "name": naming.placement_deployment_config(spec.release, spec.namespace, p),
+                          "namespace": spec.namespace}],
              "rolloutStrategy": {"type": "All"}} for p in spec.placements]}
     return {
         "apiVersion": "addon.open-cluster-management.io/v1alpha1", "kind": "ClusterManagementAddOn",
-        "metadata": {"name": spec.addon_name, "labels": chart_labels(spec, "supernode"),
+        "metadata": {"name": spec.addon_name,
+                     "labels": dict(chart_labels(spec, "supernode"), **{"flower.ai/release-namespace": spec.namespace}),
                      "annotations": {"addon.open-cluster-management.io/lifecycle": "addon-manager"}},
         "spec": {"addOnMeta": {"displayName": "Flower SuperNode",
                                "description": f"Flower 1.41.0 SuperNode of the federation {spec.namespace}/{spec.release}"},
@@ -375,7 +383,7 @@ def manifest_work(spec: FleetSpec, app: str, cluster: str, placement_ref: str, t
                   state: str, *, generated: bool = False) -> dict[str, Any]:
     """A ClientApp ManifestWork. Older OCM names it after the MWRS; OCM >= 1.1 uses generateName
     (``generated``), and creates one more work per extra placement that chooses the cluster."""
-    mwrs = f"{spec.release}-clientapp-{app}"
+    mwrs = spec.mwrs_name(app)
     name = mwrs + generated_suffix(f"{cluster}/{placement_ref}") if generated else mwrs
     labels = dict(chart_labels(spec, "clientapp"))
     labels["flower.ai/clientapp"] = app
@@ -390,7 +398,9 @@ def manifest_work(spec: FleetSpec, app: str, cluster: str, placement_ref: str, t
 
 
 def clientapp_placement_name(spec: FleetSpec, item: str | None) -> str:
-    return f"{spec.release}-{item}-clientapp" if item else f"{spec.release}-supernodes"
+    if item:
+        return naming.clientapp_placement(spec.release, spec.namespace, item)
+    return naming.all_supernodes_placement(spec.release, spec.namespace)
 
 
 # --- the SuperLink side ----------------------------------------------------------------------
@@ -404,17 +414,18 @@ HjEcMBoGA1UEAwwTZmVkIEZsb3dlciBmZWRlcmF0aW9uIENBMB4XDTI2MDYwMTAwMDAw
 
 def superlink_objects(spec: FleetSpec) -> list[dict[str, Any]]:
     ns, r = spec.namespace, spec.release
+    service, fleet, bundle = naming.superlink_service(r, ns), naming.fleet_service(r, ns), naming.ca_bundle(r, ns)
     sel_sl = {"app.kubernetes.io/name": "flower", "app.kubernetes.io/instance": r,
               "app.kubernetes.io/component": "superlink"}
     objs: list[dict[str, Any]] = [{
         "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": f"{r}-superlink", "namespace": ns, "labels": chart_labels(spec, "superlink")},
+        "metadata": {"name": service, "namespace": ns, "labels": chart_labels(spec, "superlink")},
         "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.20", "selector": sel_sl,
                  "ports": [{"name": "api", "port": 9092, "targetPort": "api", "protocol": "TCP"}]},
     }]
     if spec.tls:
         objs.append({"apiVersion": "v1", "kind": "ConfigMap",
-                     "metadata": {"name": f"{r}-ca-bundle", "namespace": ns, "labels": chart_labels(spec, "tls")},
+                     "metadata": {"name": bundle, "namespace": ns, "labels": chart_labels(spec, "tls")},
                      "data": {"ca.crt": CA_PEM}})
     sel_fleet = dict(sel_sl, **({"app.kubernetes.io/component": "fleet-gateway"} if spec.gateway else {}))
     target = "fleet" if spec.gateway else "api"
@@ -423,7 +434,7 @@ def superlink_objects(spec: FleetSpec) -> list[dict[str, Any]]:
                                 "targetPort": target, "protocol": "TCP"}
         svc: dict[str, Any] = {
             "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": f"{r}-superlink-fleet", "namespace": ns, "labels": chart_labels(spec, "superlink")},
+            "metadata": {"name": fleet, "namespace": ns, "labels": chart_labels(spec, "superlink")},
             "spec": {"type": "ClusterIP" if spec.exposure == "Route" else spec.exposure, "selector": sel_fleet,
                      "ports": [port]}}
         if spec.exposure == "NodePort":
@@ -434,16 +445,16 @@ def superlink_objects(spec: FleetSpec) -> list[dict[str, Any]]:
     if spec.exposure == "Ingress":
         paths = ["/v1/fleet/", "/health"] if spec.gateway else ["/"]
         objs.append({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-                     "metadata": {"name": f"{r}-superlink", "namespace": ns, "labels": chart_labels(spec, "superlink")},
-                     "spec": {"tls": [{"hosts": [spec.exposure_host], "secretName": f"{r}-superlink-tls"}] if spec.tls else [],
+                     "metadata": {"name": service, "namespace": ns, "labels": chart_labels(spec, "superlink")},
+                     "spec": {"tls": [{"hosts": [spec.exposure_host], "secretName": naming.name(r, ns, "superlink-tls")}] if spec.tls else [],
                               "rules": [{"host": spec.exposure_host, "http": {"paths": [
                                   {"path": p, "pathType": "Prefix", "backend": {"service": {
-                                      "name": f"{r}-superlink", "port": {"name": "api"}}}} for p in paths]}}]}})
+                                      "name": service, "port": {"name": "api"}}}} for p in paths]}}]}})
     if spec.exposure == "Route":
         objs.append({"apiVersion": "route.openshift.io/v1", "kind": "Route",
-                     "metadata": {"name": f"{r}-superlink", "namespace": ns, "labels": chart_labels(spec, "superlink")},
+                     "metadata": {"name": service, "namespace": ns, "labels": chart_labels(spec, "superlink")},
                      "spec": {"host": spec.exposure_host,
-                              "to": {"kind": "Service", "name": f"{r}-superlink-fleet" if spec.gateway else f"{r}-superlink",
+                              "to": {"kind": "Service", "name": fleet if spec.gateway else service,
                                      "weight": 100},
                               "port": {"targetPort": "api"}, "tls": {"termination": "passthrough"}}})
     objs.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "hub-node-1"},
@@ -464,7 +475,7 @@ def objects(spec: FleetSpec, *, per_object: int = 100) -> list[dict[str, Any]]:
     # SuperNode placements and their ClientApp twins.
     clientapp_decisions: dict[str | None, list[str]] = {}
     for item, groups in spec.placements.items():
-        pname = f"{r}-{item}"
+        pname = naming.placement(r, ns, item)
         pds, names = decisions(spec, pname, groups, per_object)
         out.append(placement(spec, pname, "supernode", item, groups, names))
         out.extend(pds)
@@ -476,8 +487,8 @@ def objects(spec: FleetSpec, *, per_object: int = 100) -> list[dict[str, Any]]:
         out.extend(cpds)
         clientapp_decisions[item] = [c for _, cs in agroups for c in cs]
     everywhere = [c for c in spec.all_clusters() if spec.addon_of(c) in ("available", "degraded")]
-    spds, snames = decisions(spec, f"{r}-supernodes", [("", everywhere)], per_object)
-    out.append(placement(spec, f"{r}-supernodes", "clientapp", None, [("", everywhere)], snames))
+    spds, snames = decisions(spec, naming.all_supernodes_placement(r, ns), [("", everywhere)], per_object)
+    out.append(placement(spec, naming.all_supernodes_placement(r, ns), "clientapp", None, [("", everywhere)], snames))
     out.extend(spds)
     clientapp_decisions[None] = everywhere
     # Addons.
@@ -488,7 +499,7 @@ def objects(spec: FleetSpec, *, per_object: int = 100) -> list[dict[str, Any]]:
     # ClientApps: MWRS + ManifestWorks + MWRS status.
     for app, items in spec.apps.items():
         template = workload(spec, app)
-        mwrs = f"{r}-clientapp-{app}"
+        mwrs = spec.mwrs_name(app)
         refs = [clientapp_placement_name(spec, i) for i in (items or [None])]
         summaries, totals = [], dict(total=0, applied=0, available=0, degraded=0, progressing=0, desiredTotal=0)
         has_work: set[str] = set()

@@ -99,7 +99,7 @@ def test_manual_mode_uses_the_addon_clusters(make_hub, run_cmd):
 def test_warns_about_placement_overrides_per_cluster_configs_lose(make_hub, run_cmd):
     hub = make_hub(fleetgen.small_fleet())
     labels = fleetgen.chart_labels(fleetgen.small_fleet(), "supernode")
-    base = {"agentInstallNamespace": "flower-fed", "customizedVariables": [
+    base = {"agentInstallNamespace": "flower-fed-flower", "customizedVariables": [
         {"name": "SUPERLINK_ADDRESS", "value": "203.0.113.10:443"},
         {"name": "SUPERNODE_IMAGE", "value": "docker.io/flwr/supernode:1.41.0"},
         {"name": "NODE_CONFIG", "value": "cluster-name=\"{{CLUSTER_NAME}}\""}]}

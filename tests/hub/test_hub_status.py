@@ -93,11 +93,11 @@ def test_manual_install_strategy(make_hub, run_cmd):
 
 def test_invalid_owner_label_and_unknown_placement_are_warnings(make_hub, run_cmd):
     hub = make_hub(fleetgen.small_fleet())
-    mwrs = hub.get("work.open-cluster-management.io/v1alpha1", "ManifestWorkReplicaSet", "fed-clientapp-digits", NS)
+    mwrs = hub.get("work.open-cluster-management.io/v1alpha1", "ManifestWorkReplicaSet", "fed-clientapp-digits-flower", NS)
     mwrs["spec"]["placementRefs"].append({"name": "not-ours", "rolloutStrategy": {"type": "All"}})
     mwrs["status"]["conditions"].append(fleetgen.cond(
         "ManifestworkApplied", "False", "InvalidManifestWorkName",
-        'ManifestWork owner reference "a-very-long-namespace.fed-clientapp-digits" (namespace.name) is not a '
+        'ManifestWork owner reference "a-very-long-namespace.fed-clientapp-digits-flower" (namespace.name) is not a '
         "valid label value"))
     mwrs["status"]["conditions"] = [c for c in mwrs["status"]["conditions"]
                                     if not (c["type"] == "ManifestworkApplied" and c["status"] == "True")]
@@ -170,7 +170,7 @@ def test_big_fleet_mixed_addon_conditions(big_status):
     assert rows["cluster-00011"]["superNode"]["state"] == "missing"
     assert rows["cluster-00001"]["clientApps"][0]["state"] == "not ready"
     assert rows["cluster-00002"]["clientApps"][0]["state"] == "failed"
-    assert "namespaces \"flower-fed\" not found" in rows["cluster-00002"]["reason"]
+    assert "namespaces \"flower-fed-flower\" not found" in rows["cluster-00002"]["reason"]
     states = Counter(r["superNode"]["state"] for r in rows.values())
     assert set(states) == {"available", "degraded", "unavailable", "unknown", "unreachable", "missing"}
 
@@ -184,10 +184,10 @@ def test_big_fleet_progressive_rollout_midway(big_status):
     states = Counter(next(a["state"] for a in r["clientApps"] if a["app"] == "eval") for r in gpu["rows"])
     assert states["rolling out"] > 1000 and states["available"] > 1000
     rolling = next(r for r in gpu["rows"] if any(a["state"] == "rolling out" for a in r["clientApps"]))
-    assert "Progressive rollout of fed-clientapp-eval via placement fed-gpu-clientapp" in rolling["reason"]
+    assert "Progressive rollout of fed-clientapp-eval-flower via placement fed-gpu-clientapp" in rolling["reason"]
     # clusters in two placements of one MWRS carry two ManifestWorks (OCM generateName)
     overlap = next(r for r in gpu["rows"] if r["cluster"] == "cluster-07120")
-    assert "2 ManifestWorks of fed-clientapp-digits" in overlap["reason"]
+    assert "2 ManifestWorks of fed-clientapp-digits-flower" in overlap["reason"]
 
 
 def test_big_fleet_is_read_with_paged_lists_not_per_cluster_gets(big_status, big_fleet):
@@ -195,7 +195,7 @@ def test_big_fleet_is_read_with_paged_lists_not_per_cluster_gets(big_status, big
     mca = [q for m, p, q in requests if p == "/apis/addon.open-cluster-management.io/v1alpha1/managedclusteraddons"]
     n_addons = sum(1 for c in big_fleet.all_clusters() if big_fleet.addon_of(c) != "missing")
     assert len(mca) == math.ceil(n_addons / 500)
-    assert all(q.get("fieldSelector") == "metadata.name=flower-fed" and q.get("limit") == "500" for q in mca)
+    assert all(q.get("fieldSelector") == "metadata.name=flower-fed-flower" and q.get("limit") == "500" for q in mca)
     assert all("continue" in q for q in mca[1:])
     works = [q for m, p, q in requests if p == "/apis/work.open-cluster-management.io/v1/manifestworks"]
     assert len(works) > 20 and all("work.open-cluster-management.io/manifestworkreplicaset in (" in q["labelSelector"]

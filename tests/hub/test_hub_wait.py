@@ -71,7 +71,7 @@ def test_wait_succeeds_when_the_last_cluster_becomes_available(make_hub):
     assert [r for r in hub.requests if r[2].get("watch") != "true"] == before
     watches = [r for r in hub.requests if r[2].get("watch") == "true"]
     assert len(watches) == 4 and all(r[2].get("resourceVersion") for r in watches)
-    assert any(r[0] == "GET" and r[1] == ADDON_PATH and r[2].get("fieldSelector") == "metadata.name=flower-fed"
+    assert any(r[0] == "GET" and r[1] == ADDON_PATH and r[2].get("fieldSelector") == "metadata.name=flower-fed-flower"
                for r in watches)
     bring_up(hub, spec, "charlie")
     assert bg.join() == 0, bg.err.getvalue()

@@ -83,11 +83,11 @@ def _run(args: argparse.Namespace, out: Any = None) -> int:
         endpoint = resolve(hub, args.release, namespace, address=args.address)
         ca_pem = None
         if not args.insecure:
-            cm = hub.get(CONFIG_MAPS, ca_bundle_configmap(args.release), namespace)
+            cm = hub.get(CONFIG_MAPS, ca_bundle_configmap(args.release, namespace), namespace)
             ca_pem = ((cm or {}).get("data") or {}).get("ca.crt")
             if not ca_pem:
                 raise HubError(
-                    f"no CA bundle for release {args.release!r}: ConfigMap {ca_bundle_configmap(args.release)} "
+                    f"no CA bundle for release {args.release!r}: ConfigMap {ca_bundle_configmap(args.release, namespace)} "
                     f"(key ca.crt) is missing in namespace {namespace}. If the release runs without TLS "
                     "(global.tls.mode=disabled), pass --insecure.", EXIT_USAGE)
 

@@ -77,7 +77,12 @@ def _existing_clusters(path: str) -> list[dict[str, Any]]:
 
 def _override_warnings(hub: Any, state: Any) -> list[str]:
     """Placement-level SuperNode settings that per-cluster configs do not inherit (chart behaviour)."""
-    from ..hub.resources import ADDON_DEPLOYMENT_CONFIGS, default_deployment_config, release_selector
+    from ..hub.resources import (
+        ADDON_DEPLOYMENT_CONFIGS,
+        default_deployment_config,
+        placement_deployment_config,
+        release_selector,
+    )
 
     try:
         configs = {}
@@ -87,14 +92,14 @@ def _override_warnings(hub: Any, state: Any) -> list[str]:
                 configs[c["metadata"]["name"]] = c.get("spec") or {}
     except HubError:
         return []
-    base = configs.get(default_deployment_config(state.release))
+    base = configs.get(default_deployment_config(state.release, state.namespace))
     if base is None:
         return []
     out = []
     for p in sorted(state.placements.values(), key=lambda p: p.name):
         if p.role != "supernode" or not p.item:
             continue
-        spec = configs.get(f"{default_deployment_config(state.release)}-{p.item}")
+        spec = configs.get(placement_deployment_config(state.release, state.namespace, p.item))
         if spec is None or spec == base:
             continue
         differs = sorted(k for k in set(spec) | set(base) if spec.get(k) != base.get(k))

@@ -48,7 +48,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--timeout", default="10m", metavar="DURATION",
                    help="how long --wait waits, e.g. 90s, 10m, 1h (default: 10m)")
     p.add_argument("--addon-name", default=None,
-                   help="the release's OCM addon name (default: from its ClusterManagementAddOn, else flower-RELEASE)")
+                   help="the release's OCM addon name (default: from its ClusterManagementAddOn, else flower-RELEASE-NAMESPACE)")
     p.add_argument("--cluster", default=None, metavar="NAME",
                    help="also explain why managed cluster NAME is or is not in the federation (the placement "
                         "scheduler's rules applied to its labels, claims, cluster sets and taints)")

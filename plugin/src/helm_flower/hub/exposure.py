@@ -92,20 +92,20 @@ def _node_address(hub: Hub) -> str | None:
 
 def resolve(hub: Hub, release: str, namespace: str, *, address: str | None = None) -> Endpoint:
     """The address flwr should use for the release's SuperLink."""
-    svc = hub.get(SERVICES, superlink_service(release), namespace)
+    svc = hub.get(SERVICES, superlink_service(release, namespace), namespace)
     if svc is None:
         raise HubError(
-            f"release {release!r} has no SuperLink Service {superlink_service(release)} in namespace {namespace}: "
+            f"release {release!r} has no SuperLink Service {superlink_service(release, namespace)} in namespace {namespace}: "
             "check the release name and -n, and that superlink.enabled is true"
         )
     port = _api_port(svc).get("port")
-    pf = (f"kubectl -n {namespace} port-forward svc/{superlink_service(release)} {port}:{port}"
+    pf = (f"kubectl -n {namespace} port-forward svc/{superlink_service(release, namespace)} {port}:{port}"
           + (f" --context {hub.settings.kube_context}" if hub.settings.kube_context else ""))
     if address:
         return Endpoint(address, "override", notes=["address given with --address"])
 
     exposure, fleet_only, pending = "", False, False
-    fleet = hub.get(SERVICES, fleet_service(release), namespace)
+    fleet = hub.get(SERVICES, fleet_service(release, namespace), namespace)
     kind = ""
     if fleet is not None and (fleet.get("spec") or {}).get("type") in ("LoadBalancer", "NodePort"):
         kind = fleet["spec"]["type"]
@@ -118,7 +118,7 @@ def resolve(hub: Hub, release: str, namespace: str, *, address: str | None = Non
                 exposure = _host_port(host, fport.get("port"))
             else:
                 pending = True
-                exposure = f"LoadBalancer {fleet_service(release)} (no external address yet)"
+                exposure = f"LoadBalancer {fleet_service(release, namespace)} (no external address yet)"
         else:
             node = _node_address(hub)
             exposure = _host_port(node, fport.get("nodePort")) if node else \
@@ -127,8 +127,8 @@ def resolve(hub: Hub, release: str, namespace: str, *, address: str | None = Non
                 raise HubError(f"the SuperLink is exposed on NodePort {fport.get('nodePort')} but the node addresses "
                                "cannot be read: pass --address NODE:" + str(fport.get("nodePort")))
     else:
-        route = hub.get_optional_type(ROUTES, superlink_service(release), namespace)
-        ing = None if route is not None else hub.get_optional_type(INGRESSES, superlink_service(release), namespace)
+        route = hub.get_optional_type(ROUTES, superlink_service(release, namespace), namespace)
+        ing = None if route is not None else hub.get_optional_type(INGRESSES, superlink_service(release, namespace), namespace)
         if route is not None:
             kind = "Route"
             spec = route.get("spec") or {}
@@ -136,7 +136,7 @@ def resolve(hub: Hub, release: str, namespace: str, *, address: str | None = Non
                                              if i.get("host")), "")
             exposure = _host_port(host, 443)
             backend = (spec.get("to") or {}).get("name", "")
-            if backend == fleet_service(release):
+            if backend == fleet_service(release, namespace):
                 fleet_only = fleet is None or _fleet_only_service(fleet)
         elif ing is not None:
             kind = "Ingress"
@@ -153,6 +153,6 @@ def resolve(hub: Hub, release: str, namespace: str, *, address: str | None = Non
             f"the {kind} exposure ({exposure}) carries the Fleet API only (fleet gateway / path routing), "
             "not the Control API flwr uses: flwr reaches the SuperLink through a port-forward"], pf)
     if pending:
-        raise HubError(f"the SuperLink's LoadBalancer {fleet_service(release)} has no external address yet; "
+        raise HubError(f"the SuperLink's LoadBalancer {fleet_service(release, namespace)} has no external address yet; "
                        "retry when it has one, or pass --address", EXIT_NOT_READY)
     return Endpoint(exposure, kind, exposure)

@@ -7,12 +7,14 @@ How the release's objects are found (names and labels from charts/flower-federat
   ``app.kubernetes.io/instance=<release>``; ``flower.ai/placement-role`` tells SuperNode
   placements (``<release>-<P>``) from their ClientApp twins (``<release>-<P>-clientapp``,
   ``flower.ai/placement=<P>``) and from ``<release>-supernodes`` (no ``flower.ai/placement``).
+  Names are never parsed (the chart shortens long ones: helm_flower.naming), labels say it all.
   None at all: the release does not exist (or has ``hubAddon.enabled=false``).
 - PlacementDecisions of all those placements: ONE paged list in the namespace with the label
   selector ``cluster.open-cluster-management.io/placement in (...)``; decision groups from the
   ``decision-group-index`` / ``decision-group-name`` labels.
-- The addon name: ``flower-<release>`` unless the release's ClusterManagementAddOn (found by
-  its labels, disambiguated by the namespace its placements live in) says otherwise.
+- The addon name: the release's ClusterManagementAddOn, found by its labels (the release, and
+  ``flower.ai/release-namespace``: it is cluster-scoped); else the chart's default
+  (``flower-<release>-<namespace>``, shortened to fit: helm_flower.naming).
 - ManagedClusterAddOns: ONE paged cluster-wide list with ``fieldSelector=metadata.name=<addon>``.
 - ManifestWorkReplicaSets in the namespace labelled with the release and ``flower.ai/clientapp``.
 - Their ManifestWorks: ONE paged cluster-wide list with the OCM owner label
@@ -47,6 +49,8 @@ from .resources import (
     PLACEMENT_LABEL,
     PLACEMENT_ROLE_LABEL,
     PLACEMENTS,
+    addon_selector,
+    all_supernodes_placement,
     default_addon_name,
     in_selector,
     release_selector,
@@ -366,7 +370,9 @@ class ReleaseState:
                 base = rows_by_cluster[c]
                 rows.append(Row(c, gi, gn, base.supernode, base.supernode_reason, base.apps, base.ready))
             rows.sort(key=lambda r: (r.group_index if r.group_index is not None else -1, r.cluster))
-            pname = placement_of.get(tname, f"{self.release}-supernodes")
+            pname = placement_of.get(tname) or next(
+                (p.name for p in self.placements.values() if p.role == "clientapp" and p.item is None),
+                all_supernodes_placement(self.release, self.namespace))
             groups: dict[tuple[int | None, str], list[int]] = {}
             for r in rows:
                 g = groups.setdefault((r.group_index, r.group_name), [0, 0])
@@ -470,11 +476,12 @@ class ReleaseState:
 
 
 def find_addon_name(hub: Hub, release: str, namespace: str, warnings: list[str]) -> str:
-    """The release's addon name: its ClusterManagementAddOn (labels + namespace), else flower-<release>."""
-    default = default_addon_name(release)
+    """The release's addon name: its ClusterManagementAddOn (labelled with the release and, being
+    cluster-scoped, with the namespace that owns it), else the chart's default for the release."""
+    default = default_addon_name(release, namespace)
     candidates: list[dict[str, Any]] = []
     try:
-        for items, _ in hub.list_pages(CLUSTER_MANAGEMENT_ADDONS, label_selector=release_selector(release)):
+        for items, _ in hub.list_pages(CLUSTER_MANAGEMENT_ADDONS, label_selector=addon_selector(release, namespace)):
             candidates.extend(items)
     except HubError as err:
         if "forbidden" in err.message or "does not serve" in err.message:
@@ -482,25 +489,12 @@ def find_addon_name(hub: Hub, release: str, namespace: str, warnings: list[str])
                             f"assuming the addon is named {default} (use --addon-name if global.addon.name is set)")
             return default
         raise
-
-    def belongs(cma: dict[str, Any]) -> bool:
-        spec = cma.get("spec") or {}
-        placements = (spec.get("installStrategy") or {}).get("placements") or []
-        if any(p.get("namespace") == namespace for p in placements):
-            return True
-        desc = ((spec.get("addOnMeta") or {}).get("description") or "")
-        return f" {namespace}/{release}" in f" {desc}"
-
-    mine = [c for c in candidates if belongs(c)]
-    if len(mine) == 1:
-        return mine[0]["metadata"]["name"]
-    names = sorted(c["metadata"]["name"] for c in mine or candidates)
-    if default in names or not names:
+    names = sorted(c["metadata"]["name"] for c in candidates)
+    if not names:
         return default
-    if len(names) == 1:
-        return names[0]
-    warnings.append(f"several ClusterManagementAddOns are labelled with release {release}: {', '.join(names)}; "
-                    f"using {names[0]} (use --addon-name to choose)")
+    if len(names) > 1:
+        warnings.append(f"several ClusterManagementAddOns are labelled with release {release} of namespace "
+                        f"{namespace}: {', '.join(names)}; using {names[0]} (use --addon-name to choose)")
     return names[0]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import naming
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -64,24 +66,43 @@ def release_selector(release: str) -> str:
     return f"{NAME_LABEL}=flower,{INSTANCE_LABEL}={release}"
 
 
-def default_addon_name(release: str) -> str:
-    return f"flower-{release}"
+RELEASE_NAMESPACE_LABEL = "flower.ai/release-namespace"  # on the cluster-scoped ClusterManagementAddOn
 
 
-def superlink_service(release: str) -> str:
-    return f"{release}-superlink"
+def addon_selector(release: str, namespace: str) -> str:
+    """The release's ClusterManagementAddOn (cluster-scoped: the label says which namespace owns it)."""
+    return f"{release_selector(release)},{RELEASE_NAMESPACE_LABEL}={namespace}"
 
 
-def fleet_service(release: str) -> str:
-    return f"{release}-superlink-fleet"
+# Names the chart gives (flower-common _names.tpl; helm_flower.naming computes them the same way).
 
 
-def ca_bundle_configmap(release: str) -> str:
-    return f"{release}-ca-bundle"
+def default_addon_name(release: str, namespace: str) -> str:
+    return naming.addon(release, namespace)
 
 
-def default_deployment_config(release: str) -> str:
-    return f"{release}-supernode"
+def superlink_service(release: str, namespace: str) -> str:
+    return naming.superlink_service(release, namespace)
+
+
+def fleet_service(release: str, namespace: str) -> str:
+    return naming.fleet_service(release, namespace)
+
+
+def ca_bundle_configmap(release: str, namespace: str) -> str:
+    return naming.ca_bundle(release, namespace)
+
+
+def default_deployment_config(release: str, namespace: str) -> str:
+    return naming.default_deployment_config(release, namespace)
+
+
+def placement_deployment_config(release: str, namespace: str, placement: str) -> str:
+    return naming.placement_deployment_config(release, namespace, placement)
+
+
+def all_supernodes_placement(release: str, namespace: str) -> str:
+    return naming.all_supernodes_placement(release, namespace)
 
 
 def in_selector(key: str, values: list[str] | set[str]) -> str:
