@@ -8,6 +8,7 @@ import pytest
 import yaml
 from rehearse_helpers import SAMPLE_CLUSTERS
 
+from helm_flower import naming
 from helm_flower.rehearse import ocm
 from helm_flower.rehearse.errors import Refusal
 from helm_flower.rehearse.mapping import flag_value
@@ -35,7 +36,7 @@ def test_default_values_place_supernodes_and_clientapps_on_the_three_enabled_clu
     assert {c.app for c in plan.clientapps} == {"default"}
     assert plan.superlink.program == "flower-superlink" and plan.superlink.args[:2] == ["--host", "0.0.0.0"]
     assert plan.serverapp is not None and plan.serverapp.program == "flower-superexec"
-    assert plan.addon == f"flower-{RELEASE}"
+    assert plan.addon == naming.addon(RELEASE, NS) == f"flower-{RELEASE}-{NS}"
     for name in SAMPLE_CLUSTERS:
         info = plan.clusters[name]
         assert info.supernode_sources == [f"placement {NS}/{RELEASE}-default"]
@@ -45,6 +46,25 @@ def test_default_values_place_supernodes_and_clientapps_on_the_three_enabled_clu
     roles = {(v.name, v.role) for v in plan.placements}
     # The default ClientApp names no placement: it goes wherever this release's SuperNode is.
     assert roles == {(f"{RELEASE}-default", "supernode"), (f"{RELEASE}-supernodes", "clientapp default")}
+
+
+def test_the_longest_release_in_a_long_namespace(render, sample_fleet) -> None:
+    """Helm's longest release name in a 40-character namespace: the chart shortens the addon name
+    (and others); the plan finds the SuperLink and ServerApp Deployments by their labels, so a
+    shortened name would not lose them either."""
+    release, namespace = "r" * 53, "n" * 40
+    objects = render(release=release, namespace=namespace)
+    plan = build_plan(objects, sample_fleet, release=release, namespace=namespace)
+    assert plan.superlink.program == "flower-superlink" and plan.serverapp is not None
+    assert plan.superlink.pod_name == naming.name(release, namespace, "superlink")
+    assert plan.serverapp.pod_name == naming.name(release, namespace, "serverapp")
+    assert plan.addon == naming.addon(release, namespace) and len(plan.addon) == 57
+    assert sorted(plan.supernodes) == SAMPLE_CLUSTERS and {c.app for c in plan.clientapps} == {"default"}
+    renamed = [dict(o, metadata=dict(o["metadata"], name=o["metadata"]["name"][:40] + "-0123abcd"))
+               if o["kind"] == "Deployment" else o for o in objects]
+    plan = build_plan(renamed, sample_fleet, release=release, namespace=namespace)
+    assert plan.superlink.pod_name.endswith("-0123abcd") and plan.superlink.program == "flower-superlink"
+    assert plan.serverapp is not None and plan.serverapp.program == "flower-superexec"
 
 
 def test_supernode_args_come_from_the_addon_template_with_ocm_substitution(render, sample_fleet) -> None:
@@ -107,7 +127,7 @@ def test_manual_strategy_installs_where_the_managed_cluster_addons_are(render, s
 
 def test_clientapp_placement_needs_the_addon_label(render, sample_fleet) -> None:
     objects = render()
-    label = ocm.addon_available_label(f"flower-{RELEASE}")
+    label = ocm.addon_available_label(naming.addon(RELEASE, NS))
     labelled = fleet_with_label(sample_fleet, {"hospital-lyon"}, label)
     assert labelled.cluster("hospital-lyon").labels[label] == "available"
     assert label not in labelled.cluster("hospital-berlin").labels

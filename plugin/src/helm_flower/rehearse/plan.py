@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import naming
 from ..fleet import Fleet
 from ..placement_preview import PlacementPreview, preview_placements
 from . import ocm
@@ -212,10 +213,22 @@ def safe_key(text: str) -> str:
 # --- the plan ----------------------------------------------------------------
 
 
+def release_deployment(index: Objects, release: str, namespace: str, component: str) -> Mapping[str, Any] | None:
+    """The release's Deployment of a component (superlink, serverapp), found by its labels: the
+    chart shortens names that would be too long (helm_flower.naming), the labels stay."""
+    for obj in index.of_kind("Deployment"):
+        meta = _meta(obj)
+        labels = meta.get("labels") or {}
+        if (labels.get("app.kubernetes.io/instance") == release and labels.get("app.kubernetes.io/component") == component
+                and (meta.get("namespace") or namespace) == namespace):
+            return obj
+    return index.get("Deployment", naming.name(release, namespace, component))
+
+
 def chart_flower_version(objects: Sequence[Mapping[str, Any]], release: str, namespace: str) -> str | None:
     """global.flower.version as rendered: the version label of the SuperLink Deployment."""
     index = Objects(objects, namespace)
-    deployment = index.get("Deployment", f"{release}-superlink")
+    deployment = release_deployment(index, release, namespace, "superlink")
     candidates = [deployment] if deployment else []
     candidates += [o for o in index.items if (_meta(o).get("labels") or {}).get("app.kubernetes.io/instance") == release]
     for obj in candidates:
@@ -236,22 +249,23 @@ def build_plan(
     index = Objects(objects, namespace)
     notes: list[str] = []
 
-    superlink_deployment = index.get("Deployment", f"{release}-superlink")
+    superlink_deployment = release_deployment(index, release, namespace, "superlink")
     if superlink_deployment is None:
         raise Refusal(
-            f"the render has no Deployment {release}-superlink: the rehearsal needs superlink.enabled=true",
+            f"the render has no SuperLink Deployment of release {release} "
+            f"({naming.name(release, namespace, 'superlink')}): the rehearsal needs superlink.enabled=true",
             component="SuperLink",
         )
     superlink = _component(
-        SUPERLINK, SUPERLINK, f"SuperLink (Deployment {release}-superlink)", superlink_deployment,
+        SUPERLINK, SUPERLINK, f"SuperLink (Deployment {_meta(superlink_deployment).get('name')})", superlink_deployment,
         "flower-superlink", index.lookup(), namespace,
     )
-    serverapp_deployment = index.get("Deployment", f"{release}-serverapp")
+    serverapp_deployment = release_deployment(index, release, namespace, "serverapp")
     serverapp = None
     if serverapp_deployment is not None:
         serverapp = _component(
-            SERVERAPP, SERVERAPP, f"ServerApp SuperExec (Deployment {release}-serverapp)", serverapp_deployment,
-            "flower-superexec", index.lookup(), namespace,
+            SERVERAPP, SERVERAPP, f"ServerApp SuperExec (Deployment {_meta(serverapp_deployment).get('name')})",
+            serverapp_deployment, "flower-superexec", index.lookup(), namespace,
         )
     elif flag_value(superlink.args, "--isolation") == "process":
         notes.append(
