@@ -6,8 +6,7 @@ files, rendered validation and helm's global flags.
 Each install runs the install hook, which builds the plugin's virtual environment (pip installs
 the locked uv wheel, uv the rest): it is done once per helm version and install mode per session,
 the three venv builds in parallel. The tests that use those installs form one pytest-xdist group
-(`make test` runs with --dist loadgroup): one worker builds them, once, instead of every worker
-that happens to get one of these tests."""
+(tests/conftest.py): one worker builds them, once, instead of every worker that gets one of them."""
 
 from __future__ import annotations
 
@@ -45,8 +44,6 @@ INSTALL_TIMEOUT = 1200
 KNOWN_BAD_CI: dict[str, str] = {}
 
 pytestmark = pytest.mark.helm
-# The tests of the session's shared installs (fixtures plugin_source, installed, helm) run on one worker.
-shared_installs = pytest.mark.xdist_group("plugin-installs")
 
 
 # --- building blocks ------------------------------------------------------------------------------
@@ -153,14 +150,12 @@ def helm(request, installed) -> Helm:
 # --- installing -----------------------------------------------------------------------------------
 
 
-@shared_installs
 def test_plugin_is_listed(helm):
     proc = helm("plugin", "list")
     assert proc.returncode == 0
     assert re.search(rf"^flower\s+{re.escape(__version__)}\s", proc.stdout, re.M), proc.stdout
 
 
-@shared_installs
 def test_install_hook_built_a_private_venv(helm):
     plugins = Path(helm.env["HELM_DATA_HOME"]) / "plugins"
     folder = next(p for p in plugins.iterdir() if p.is_dir() and (p / "plugin.yaml").is_file())
@@ -173,7 +168,6 @@ def test_install_hook_built_a_private_venv(helm):
     assert Path(proc.stdout.strip()).resolve() == venv.resolve()
 
 
-@shared_installs
 def test_install_hook_is_idempotent(plugin_source, installed):
     started = time.monotonic()
     proc = subprocess.run([str(plugin_source / "scripts" / "install.sh")], capture_output=True, text=True,
@@ -200,7 +194,6 @@ def _venv_of(helm: Helm) -> Path:
     return next(p for p in plugins.iterdir() if p.is_dir() and (p / "plugin.yaml").is_file()).resolve() / ".venv"
 
 
-@shared_installs
 def test_install_hook_installs_the_lock_with_uv(helm):
     """pip installs only the locked uv wheel; uv installs every other locked package."""
     if (helm.version, helm.mode) != ("3", "dir"):  # that one reused the venv the helm 4 install built
@@ -248,7 +241,6 @@ def test_launcher_without_venv_explains(tmp_path):
 # --- using it through helm ------------------------------------------------------------------------
 
 
-@shared_installs
 def test_help_through_helm(helm):
     proc = helm("flower", "--help")
     assert proc.returncode == 0 and "usage: helm flower" in proc.stdout and "validate" in proc.stdout
@@ -256,7 +248,6 @@ def test_help_through_helm(helm):
     assert proc.returncode == 0 and "--set-string" in proc.stdout
 
 
-@shared_installs
 def test_help_wall_time_is_python_start_up(helm):
     """Print (not assert) how `helm flower --help` compares with its parts."""
     plugins = Path(helm.env["HELM_DATA_HOME"]) / "plugins"
@@ -280,7 +271,6 @@ def test_help_wall_time_is_python_start_up(helm):
           f"(+ rest {(total - bare_helm - imports) * 1000:.0f} ms)")
 
 
-@shared_installs
 def test_isolated_from_the_callers_python(helm, tmp_path):
     (tmp_path / "yaml.py").write_text("raise SystemExit('shadowed')\n")
     proc = helm("flower", "validate", str(CHART), "-o", "json", cwd=tmp_path,
@@ -289,7 +279,6 @@ def test_isolated_from_the_callers_python(helm, tmp_path):
     assert json.loads(proc.stdout)["summary"]["errors"] == 0
 
 
-@shared_installs
 def test_chart_defaults_to_the_checkout_only(helm, tmp_path):
     proc = helm("flower", "validate", "-o", "json", cwd=REPO / "charts")
     assert proc.returncode == 0, proc.stderr
@@ -298,7 +287,6 @@ def test_chart_defaults_to_the_checkout_only(helm, tmp_path):
     assert proc.returncode == 2 and "CHART is required" in proc.stderr
 
 
-@shared_installs
 def test_global_flags_through_helm(helm):
     proc = helm("flower", "validate", str(CHART), "-o", "json", "-n", "fl-ns", "--kube-context", "hub",
                 "--set", "superlink.enabled=false")
@@ -308,7 +296,6 @@ def test_global_flags_through_helm(helm):
     assert any("flower-superlink.fl-ns.svc" in f["message"] for f in data["findings"])
 
 
-@shared_installs
 def test_debug_through_helm(helm, tmp_path):
     proc = helm("flower", "validate", str(CHART), "-f", str(tmp_path), "--debug")
     assert proc.returncode == 2 and "is a directory" in proc.stdout and "Traceback" not in proc.stderr
@@ -319,7 +306,6 @@ def _params(items, marks=None):
     return [pytest.param(p, id=p.name, marks=marks.get(p.name, ())) for p in items]
 
 
-@shared_installs
 @pytest.mark.parametrize("values", _params(CI, {name: pytest.mark.xfail(reason=why, strict=True)
                                                for name, why in KNOWN_BAD_CI.items()}))
 def test_ci_values_pass_through_helm(helm, values):
@@ -327,7 +313,6 @@ def test_ci_values_pass_through_helm(helm, values):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@shared_installs
 def test_corpus_through_helm(helm):
     def one(path: Path) -> str | None:
         lines = path.read_bytes().split(b"\n", 3)[:3]
@@ -349,7 +334,6 @@ def test_corpus_through_helm(helm):
     assert problems == []
 
 
-@shared_installs
 def test_rendered_through_helm(helm, ocm_crds_dir):
     proc = helm("flower", "validate", str(CHART), "-f", str(CHART / "ci" / "placements-values.yaml"),
                 "--rendered", "--crds", str(ocm_crds_dir), "-o", "json")
