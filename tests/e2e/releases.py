@@ -99,6 +99,12 @@ class Release:
     def mwrs_names(self) -> list[str]:
         return sorted(m["metadata"]["name"] for m in self.of_kind("ManifestWorkReplicaSet"))
 
+    def clientapp_mwrs(self, app: str) -> str:
+        """The ManifestWorkReplicaSet that ships ClientApp `app` (found by its flower.ai/clientapp label)."""
+        (name,) = [m["metadata"]["name"] for m in self.of_kind("ManifestWorkReplicaSet")
+                   if m["metadata"]["labels"].get("flower.ai/clientapp") == app]
+        return name
+
     def flower(self, *args: str) -> subprocess.CompletedProcess[str]:
         """`helm flower ...` against the hub, as the user runs it."""
         import sys

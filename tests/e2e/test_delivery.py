@@ -114,7 +114,7 @@ def test_progressive_rollout_reaches_one_cluster_at_a_time(fleet, hub, releases,
         {"name": "default", "placements": ["default"]},
         {"name": "slow", "placements": ["default"], "rolloutStrategy": {
             "type": "Progressive", "progressive": {"maxConcurrency": 1, "minSuccessTime": "5s"}}}]}))
-    rollout_mwrs = next(n for n in release.mwrs_names() if n.endswith("slow"))
+    rollout_mwrs = release.clientapp_mwrs("slow")
     wait_until("the progressive ManifestWorkReplicaSet to finish",
                lambda: (hub.mwrs(NAMESPACE, rollout_mwrs).get("status") or {}).get("summary", {}).get("available") == 3,
                timeout=180)
