@@ -49,8 +49,9 @@ e2e: tools-e2e
 demo: tools-demo
 	$(PY) -m helm_flower rehearse $(CHART) --fleet examples/fleet.yaml --app flower-apps/digits --rounds 3
 
+# All benchmarks, or some: make bench BENCH="suite plugin_install" (bench/bench_<name>.py).
 bench: tools-test
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH)
 
 scan: tools-demo
 	@bash hack/scan/install.sh
