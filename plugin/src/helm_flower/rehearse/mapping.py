@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -106,7 +107,60 @@ def _fill_volume(volume: Mapping[str, Any], local: Path, lookup: Lookup, compone
         files.update({k: base64.b64decode(v) for k, v in (obj.get("binaryData") or {}).items()})
         _write_files(local, files, ref.get("items"), 0o644)
         return f"ConfigMap {name}"
+    if "projected" in volume:
+        return _fill_projected(volume["projected"] or {}, local, lookup, component)
+    if "persistentVolumeClaim" in volume:
+        # A runner with real volumes answers lookup("PersistentVolumeClaim", name) with the directory
+        # that backs the claim (what a kubelet mounts); otherwise the claim starts empty here.
+        name = (volume["persistentVolumeClaim"] or {}).get("claimName", "")
+        backing = lookup("PersistentVolumeClaim", name)
+        if backing is not None and backing.get("path"):
+            Path(backing["path"]).mkdir(parents=True, exist_ok=True)
+            local.rmdir()
+            local.symlink_to(backing["path"], target_is_directory=True)
+            return f"PersistentVolumeClaim {name} ({backing['path']})"
     return _describe(volume)
+
+
+def _fill_projected(projected: Mapping[str, Any], local: Path, lookup: Lookup, component: str) -> str:
+    """A projected volume: its Secret, ConfigMap and ServiceAccount token sources (the token through
+    ``lookup("ServiceAccountToken", "<audience>|<expirationSeconds>")``; None: not provided) and the
+    pod-namespace downward API file, as the kubelet lays them out."""
+    parts = []
+    for source in projected.get("sources") or []:
+        if "secret" in source or "configMap" in source:
+            kind, key = ("Secret", "secret") if "secret" in source else ("ConfigMap", "configMap")
+            ref = source[key] or {}
+            parts.append(_fill_volume({key: {**ref, "secretName" if kind == "Secret" else "name": ref.get("name", "")}},
+                                      local / ".part", lookup, component))
+            for item in (local / ".part").rglob("*"):
+                if item.is_file():
+                    target = local / item.relative_to(local / ".part")
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    item.replace(target)
+            _remove_tree(local / ".part")
+        elif "serviceAccountToken" in source:
+            ref = source["serviceAccountToken"] or {}
+            token = lookup("ServiceAccountToken", f"{ref.get('audience', '')}|{ref.get('expirationSeconds', 3607)}")
+            if token is not None:
+                _write_files(local, {ref.get("path", "token"): str(token.get("token", "")).encode()}, None, 0o600)
+                parts.append("serviceAccountToken")
+        elif "downwardAPI" in source:
+            for item in (source["downwardAPI"] or {}).get("items") or []:
+                field_path = (item.get("fieldRef") or {}).get("fieldPath")
+                value = lookup("FieldRef", field_path or "")
+                if value is not None:
+                    _write_files(local, {item.get("path", ""): str(value.get("value", "")).encode()}, None, 0o644)
+            parts.append("downwardAPI")
+    return "projected (" + ", ".join(parts) + ")"
+
+
+def _remove_tree(path: Path) -> None:
+    if not path.exists():
+        return
+    for item in sorted(path.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        item.rmdir() if item.is_dir() else item.unlink()
+    path.rmdir()
 
 
 def _describe(volume: Mapping[str, Any]) -> str:
@@ -149,6 +203,14 @@ class PathMapper:
 
     def __init__(self, mounts: Sequence[Mount]) -> None:
         self.mounts = sorted(mounts, key=lambda m: len(m.container_path), reverse=True)
+
+    def in_text(self, text: str) -> str:
+        """Every mounted container path inside ``text`` (a config file, a ``python -c`` probe) mapped."""
+        for mount in self.mounts:
+            base = mount.container_path.rstrip("/")
+            if base:
+                text = re.sub(re.escape(base) + r"(?=/|\b|$)", str(mount.local_path).replace("\\", "/"), text)
+        return text
 
     def __call__(self, value: str) -> str | None:
         if not value.startswith("/"):
@@ -345,3 +407,60 @@ def image_repository_name(image: str) -> str:
     ref = image.split("@", 1)[0]
     last = ref.rsplit("/", 1)[-1]
     return last.split(":", 1)[0]
+
+
+# --- one container as one local process --------------------------------------
+
+
+@dataclass
+class ProcessSpec:
+    """What to start for a container: its arguments and environment with hosts, ports, addresses and
+    mounted paths mapped, and the local directories that hold its volumes."""
+
+    args: list[str]
+    env: dict[str, str]
+    root: Path
+    paths: PathMapper
+    mounts: list[Mount]
+    changes: list[ArgChange]
+    notes: list[str]
+
+
+def container_process(
+    pod_spec: Mapping[str, Any],
+    container: Mapping[str, Any],
+    args: Sequence[str],
+    lookup: Lookup,
+    root: Path,
+    rules: ArgRules,
+    *,
+    component: str,
+    namespace: str,
+    pod_name: str,
+) -> ProcessSpec:
+    """The one container-to-process mapping (``helm flower rehearse`` and the test fleet's process
+    runner both use it): volumes materialised under ``root``, ``args`` rewritten by ``rules`` (its
+    ``paths`` is set to the mounts' mapper, after any path rule ``rules.paths`` gave), env resolved
+    with mounted paths mapped, and homes kept private to the process."""
+    mounts = materialize_mounts(pod_spec, container, lookup, root, component=component)
+    paths = PathMapper(mounts)
+    fallback = rules.paths
+    rules.paths = lambda value: paths(value) if paths(value) is not None else fallback(value)
+    mapped = map_args(args, rules)
+    env, notes = container_env(container, lookup, rules.paths, namespace=namespace, pod_name=pod_name)
+    if not _inside(env.get("FLWR_HOME"), root):
+        env["FLWR_HOME"] = str(root / "flwr-home")
+    if "HOME" in env and not _inside(env["HOME"], root):
+        del env["HOME"]
+    root.mkdir(parents=True, exist_ok=True)
+    return ProcessSpec(mapped.args, env, root, paths, mounts, mapped.changes, notes)
+
+
+def _inside(path: str | None, directory: Path) -> bool:
+    if not path:
+        return False
+    try:
+        Path(path).resolve().relative_to(directory.resolve())
+    except ValueError:
+        return False
+    return True

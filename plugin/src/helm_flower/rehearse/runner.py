@@ -25,11 +25,9 @@ from .mapping import (
     ArgChange,
     ArgRules,
     PathMapper,
-    container_env,
+    container_process,
     flag_value,
     has_flag,
-    map_args,
-    materialize_mounts,
     split_host_port,
 )
 from .plan import CLIENTAPP, Component, Plan, build_plan
@@ -353,42 +351,20 @@ def _start_component(
     bin_dir: Path,
     rules: ArgRules,
 ) -> tuple[Proc, list[ArgChange], PathMapper]:
-    root = workdir / "procs" / component.key
-    mounts = materialize_mounts(component.pod_spec, component.container, component.lookup, root, component=component.name)
-    paths = PathMapper(mounts)
-    rules.paths = paths
-    mapped = map_args(component.args, rules)
-    env, _notes = container_env(
-        component.container, component.lookup, paths, namespace=component.namespace, pod_name=component.pod_name
-    )
-    env.update(dict(component.extra_env))
-    # Homes must be private to the process: a path the mounts did not map stays out.
-    if not _inside(env.get("FLWR_HOME"), workdir):
-        env["FLWR_HOME"] = str(root / "flwr-home")
-    if "HOME" in env and not _inside(env["HOME"], workdir):
-        del env["HOME"]
-    proc_env = flower_env(os.environ, flwr_home=root / "flwr-home", bin_dir=bin_dir, extra=env)
+    spec = container_process(component.pod_spec, component.container, component.args, component.lookup,
+                             workdir / "procs" / component.key, rules, component=component.name,
+                             namespace=component.namespace, pod_name=component.pod_name)
+    env = {**spec.env, **dict(component.extra_env)}
     proc = Proc(
         key=component.key,
         name=component.name,
-        argv=[str(bin_dir / component.program), *mapped.args],
-        env=proc_env,
+        argv=[str(bin_dir / component.program), *spec.args],
+        env=flower_env(os.environ, flwr_home=spec.root / "flwr-home", bin_dir=bin_dir, extra=env),
         log_path=logs / f"{component.key}.log",
-        cwd=root,
+        cwd=spec.root,
     )
-    root.mkdir(parents=True, exist_ok=True)
     supervisor.start(proc)
-    return proc, mapped.changes, paths
-
-
-def _inside(path: str | None, directory: Path) -> bool:
-    if not path:
-        return False
-    try:
-        Path(path).resolve().relative_to(directory.resolve())
-    except ValueError:
-        return False
-    return True
+    return proc, spec.changes, spec.paths
 
 
 def _address_rules(args: list[str], mapping: Mapping[str, str]) -> dict[str, str]:
