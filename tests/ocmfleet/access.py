@@ -47,3 +47,10 @@ class Fleet:
 
     def dead_processes(self) -> list[dict]:
         return self.layout.read_state().get("dead", [])
+
+    def local_address(self, cluster: str, service: str, namespace: str, port: int) -> str | None:
+        """Where a Service of a cluster is reached on this machine when a pod behind it runs on the
+        process node (what `kubectl port-forward` gives on a real cluster)."""
+        addresses = self.layout.read_state().get("addresses") or {}
+        local = addresses.get(f"{cluster}/{service}.{namespace}.svc.cluster.local:{port}")
+        return f"127.0.0.1:{local}" if local else None

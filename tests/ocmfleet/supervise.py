@@ -17,6 +17,7 @@ from . import bootstrap as b
 from . import components as c
 from . import kubeconfig, pki
 from .layout import CLUSTER_SET, HUB, MANAGED, Layout, free_port
+from .runner import ProcessRunner
 
 POLL = 1.0
 RESTART_BACKOFF = (1, 2, 5, 10, 20)
@@ -144,6 +145,8 @@ class FleetSupervisor:
             self.wait(f"{cluster}'s default ServiceAccount", lambda a=apis[cluster]: b.default_service_account(a))
         self.bring_up_hub(apis[HUB])
         self.join(apis)
+        self.runner = ProcessRunner(apis, self.sup, self.layout.root / "pods", self.layout.logs)
+        self.runner.register()
         self.write_user_kubeconfig()
         self.state["phase"] = "ready"
         self.state["ready_after_seconds"] = round(time.time() - self.state["started_at"], 1)
@@ -182,6 +185,24 @@ class FleetSupervisor:
         self.wait("clusteradm get clusters to list every cluster accepted, available, in the default set",
                   lambda: {n: r for n, r in b.joined_clusters(admin).items() if n in wanted} == wanted, 300)
 
+    def run_pods(self) -> None:
+        """One round of the process nodes' kubelet; its failures are logged, never fatal."""
+        try:
+            self.runner.sync()
+            addresses = {f"{c}/{name}:{port}": proxy.port
+                         for (c, name, port), proxy in self.runner.addresses.internal.items() if proxy.backends}
+            addresses.update({f"external/{name}:{port}": proxy.port
+                              for (name, port), proxy in self.runner.addresses.external.items() if proxy.backends})
+            if addresses != self.state.get("addresses"):
+                self.state["addresses"] = addresses
+                self.save()
+        except Exception:  # an API server being restarted, a pod deleted mid-round: next round
+            message = traceback.format_exc()
+            if message != self.state.get("last_runner_error"):
+                self.state["last_runner_error"] = message
+                print(message, flush=True)
+                self.save()
+
     def provision(self, apis: dict) -> None:
         for cluster, api in apis.items():
             try:
@@ -203,6 +224,7 @@ class FleetSupervisor:
             while not self.stopping:
                 self.check_deaths(fatal=False)
                 self.provision(apis)
+                self.run_pods()
                 time.sleep(POLL)
             return 0
         except Stopped:
