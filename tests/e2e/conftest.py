@@ -3,6 +3,7 @@ one is running (`make fleet-up`), and stops it at the end only if it started it.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 
@@ -22,7 +23,7 @@ def fleet() -> Iterator[Fleet]:
     layout = Layout.default()
     started_here = not control.running(layout)
     try:
-        control.up(layout, say=lambda text: print(text, flush=True))
+        control.up(layout, say=lambda text: print(text, flush=True), owner_pid=os.getpid())
     except control.FleetDown as exc:
         pytest.fail(str(exc), pytrace=False)
     yield Fleet(layout)
@@ -85,3 +86,9 @@ def releases(helm_homes, tmp_path) -> Iterator[Callable[..., Release]]:
             errors.append(str(exc))
     assert not errors, errors
 
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The teardown tests start fleets of their own: before the session's fleet holds the fixed ports.
+    items.sort(key=lambda item: item.path.name != "test_teardown.py")

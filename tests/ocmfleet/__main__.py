@@ -13,6 +13,7 @@ from .layout import Layout
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ocmfleet", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "supervise"])
+    parser.add_argument("--owner-pid", type=int, help="supervise: stop once this process is gone")
     args = parser.parse_args(argv)
     layout = Layout.default()
     say = lambda text: print(text, flush=True)  # noqa: E731
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(state, indent=2, sort_keys=True))
             return 0 if state["running"] else 1
         else:
-            return supervise.main(layout)
+            return supervise.main(layout, args.owner_pid)
     except control.FleetDown as exc:
         print(f"ocmfleet: {exc}", file=sys.stderr)
         return 1

@@ -39,8 +39,10 @@ def missing_tools() -> list[str]:
     return missing
 
 
-def up(layout: Layout, say: Callable[[str], None] = print, timeout: float = UP_TIMEOUT) -> dict:
-    """Start the fleet unless it runs (a no-op then); return its state once ready."""
+def up(layout: Layout, say: Callable[[str], None] = print, timeout: float = UP_TIMEOUT,
+       owner_pid: int | None = None) -> dict:
+    """Start the fleet unless it runs (a no-op then); return its state once ready. With owner_pid,
+    a fleet started here stops by itself once that process is gone, however it ended."""
     if running(layout):
         state = wait_ready(layout, say, timeout)
         say(f"fleet already running ({layout.kubeconfig})")
@@ -56,7 +58,8 @@ def up(layout: Layout, say: Callable[[str], None] = print, timeout: float = UP_T
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     with open(layout.logs / "supervisor.log", "ab") as log:
         subprocess.Popen(  # noqa: S603 (our own module)
-            [sys.executable, "-m", "ocmfleet", "supervise"], cwd=str(PACKAGE_PARENT), env=env,
+            [sys.executable, "-m", "ocmfleet", "supervise", *(["--owner-pid", str(owner_pid)] if owner_pid else [])],
+            cwd=str(PACKAGE_PARENT), env=env,
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     return wait_ready(layout, say, timeout)
 

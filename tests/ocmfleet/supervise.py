@@ -28,8 +28,9 @@ class Stopped(Exception):
 
 
 class FleetSupervisor:
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: Layout, owner_pid: int | None = None) -> None:
         self.layout = layout
+        self.owner_pid = owner_pid  # stop when this process is gone (a test session killed outright)
         self.sup = Supervisor(layout.marker)
         self.procs: dict[str, Proc] = {}
         self.components: dict[str, c.Component] = {}
@@ -221,7 +222,7 @@ class FleetSupervisor:
         try:
             self.bring_up()
             apis = {cluster: self.api(cluster) for cluster in (HUB, *MANAGED)}
-            while not self.stopping:
+            while not self.stopping and self.owner_alive():
                 self.check_deaths(fatal=False)
                 self.provision(apis)
                 self.run_pods()
@@ -240,10 +241,22 @@ class FleetSupervisor:
             self.state["left_behind"] = left
             self.layout.write_state(self.state)
 
+    def owner_alive(self) -> bool:
+        if self.owner_pid is None:
+            return True
+        try:
+            os.kill(self.owner_pid, 0)
+        except ProcessLookupError:
+            self.progress(f"owner process {self.owner_pid} is gone: stopping")
+            return False
+        except PermissionError:
+            pass
+        return True
+
     def _stop(self, _signum, _frame) -> None:
         self.stopping = True
 
 
-def main(layout: Layout) -> int:
+def main(layout: Layout, owner_pid: int | None = None) -> int:
     layout.logs.mkdir(parents=True, exist_ok=True)
-    return FleetSupervisor(layout).run()
+    return FleetSupervisor(layout, owner_pid).run()
