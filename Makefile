@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 # others keep the cores busy. Measured on 2 cores: 2 workers left CPU unused, 3 and 4 used the same.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
-.PHONY: tools tools-demo tools-test tools-e2e test e2e fleet-up fleet-down demo bench lint lock clean schemas scan
+.PHONY: tools tools-demo tools-test tools-e2e test e2e fleet-up fleet-down demo demo-ocm bench lint lock clean schemas scan
 
 tools: tools-test
 
@@ -48,6 +48,10 @@ e2e: tools-e2e
 
 demo: tools-demo
 	$(PY) -m helm_flower rehearse $(CHART) --fleet examples/fleet.yaml --app flower-apps/digits --rounds 3
+
+# The same training run on the real control plane: helm install on the fleet's hub, OCM delivers.
+demo-ocm: tools-e2e
+	$(FLEET) demo
 
 # All benchmarks, or some: make bench BENCH="suite plugin_install" (bench/bench_<name>.py).
 bench: tools-test

@@ -20,27 +20,19 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hubview import wait_until
 from helm_flower.rehearse.processes import flower_env
 from ocmfleet.layout import REPO_ROOT, free_port
-from ocmfleet.runner import scheduling
+from ocmfleet.demo import EXPOSURE_HOST, federation_values
 from releases import placed_on
 
 sys.path.insert(0, str(REPO_ROOT / "tests" / "apps"))
 from local_federation import format_config, parse_central_metrics, run_flwr, write_cli_config  # noqa: E402
 
 NAMESPACE = "flower-train"
-HOST = "superlink.fleet.test"
+HOST = EXPOSURE_HOST
 DIGITS = REPO_ROOT / "flower-apps" / "digits"
 
 
 def training_values(selector: str) -> dict:
-    on_processes = scheduling()
-    return placed_on(
-        selector,
-        superlink={"exposure": {"type": "LoadBalancer", "host": HOST,
-                                "annotations": {"external-dns.alpha.kubernetes.io/hostname": HOST}},
-                   **on_processes, "serverApp": dict(on_processes), "gateway": dict(on_processes)},
-        hubAddon={"supernode": {"nodePlacement": dict(on_processes)}},
-        clientApp={"defaults": dict(on_processes)},
-    )
+    return federation_values(placed_on(selector)["hubAddon"]["placements"])
 
 
 def test_digits_trains_through_ocm_to_085_with_every_placed_supernode(fleet, hub, releases, selector, tmp_path):
@@ -50,7 +42,6 @@ def test_digits_trains_through_ocm_to_085_with_every_placed_supernode(fleet, hub
         hub.label_cluster(cluster, selector, "true")
     release = releases("train", NAMESPACE)
     values = training_values(selector)
-    values["hubAddon"]["placements"] = placed_on(selector)["hubAddon"]["placements"]
     release.install(values)
     ns = release.agent_namespace
     for cluster in clusters:

@@ -1,4 +1,5 @@
-"""python -m ocmfleet up|down|status|supervise (run from tests/; `make fleet-up` and `make fleet-down`)."""
+"""python -m ocmfleet up|down|status|demo|supervise (run from tests/; `make fleet-up`, `make fleet-down`,
+`make demo-ocm`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from .layout import Layout
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ocmfleet", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "supervise"])
+    parser.add_argument("command", choices=["up", "down", "status", "demo", "supervise"])
     parser.add_argument("--owner-pid", type=int, help="supervise: stop once this process is gone")
     args = parser.parse_args(argv)
     layout = Layout.default()
@@ -29,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
             state["running"] = control.running(layout)
             print(json.dumps(state, indent=2, sort_keys=True))
             return 0 if state["running"] else 1
+        elif args.command == "demo":
+            from . import demo  # noqa: PLC0415 (the demo's imports are only needed here)
+
+            return demo.main(layout)
         else:
             return supervise.main(layout, args.owner_pid)
     except control.FleetDown as exc:

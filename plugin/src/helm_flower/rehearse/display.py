@@ -213,11 +213,11 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
 
 
-def summary_lines(result: Result) -> list[str]:
+def summary_lines(result: Result, title: str = "Rehearsal summary") -> list[str]:
     """The summary table as plain text."""
     plan = result.plan
     parser = result.parser
-    lines = ["", "Rehearsal summary"]
+    lines = ["", title]
     if plan is not None:
         clusters = sorted(plan.supernodes)
         lines.append(f"  clusters        {len(clusters)}: {', '.join(clusters)}")

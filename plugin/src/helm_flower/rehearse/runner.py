@@ -456,7 +456,7 @@ def _run(
     supervisor.check_alive()
     result.timings["startup"] = time.monotonic() - t0
 
-    _flwr_run(plan, options, reporter, result, supervisor, workdir, logs, bin_dir, sl_address, ca_file)
+    flwr_run(plan, options, reporter, result, supervisor, workdir, logs, bin_dir, sl_address, ca_file)
     result.timings["run_end"] = time.monotonic() - t0
 
 
@@ -500,8 +500,8 @@ def write_cli_config(flwr_home: Path, name: str, address: str, ca_file: Path | N
     return path
 
 
-def _flwr_run(
-    plan: Plan,
+def flwr_run(
+    plan: Plan | None,
     options: Options,
     reporter: NullReporter,
     result: Result,
@@ -512,6 +512,8 @@ def _flwr_run(
     address: str,
     ca_file: Path | None,
 ) -> None:
+    """`flwr run` of options.app against the SuperLink at ``address``: live progress through the
+    reporter, the run's final status in ``result`` (also the fleet demo's run, tests/ocmfleet/demo.py)."""
     home = workdir / "cli"
     connection = options.release
     write_cli_config(home, connection, address, ca_file)
@@ -568,7 +570,7 @@ def _flwr_run(
     if result.status != COMPLETED:
         raise RehearsalError(
             f"run {parser.run_id} ended with status {result.status!r}",
-            component=plan.serverapp.name if plan.serverapp else "ServerApp",
+            component=plan.serverapp.name if plan is not None and plan.serverapp else "ServerApp",
             log_tail="\n".join(parser.error_lines()) or proc.log_tail(),
         )
     if parser.failures():
