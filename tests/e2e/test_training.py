@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hubview import wait_until
+from helm_flower import naming
 from helm_flower.rehearse.processes import flower_env
 from ocmfleet.layout import REPO_ROOT, free_port
 from ocmfleet.demo import EXPOSURE_HOST, federation_values
@@ -164,13 +165,13 @@ def test_with_node_auth_registered_supernodes_train_and_an_unregistered_key_is_r
 
 def _superlink_address(fleet, release) -> str:
     (address,) = wait_until("the SuperLink's Service to have a running endpoint",
-                            lambda: [a] if (a := fleet.local_address("hub", f"{release.name}-superlink",
+                            lambda: [a] if (a := fleet.local_address("hub", naming.superlink_service(release.name, release.namespace),
                                                                      release.namespace, 9092)) else None, 120)
     return address
 
 
 def _cli_home(fleet, release, tmp_path):
-    ca = fleet.core().read_namespaced_config_map(f"{release.name}-ca-bundle", release.namespace).data["ca.crt"]
+    ca = fleet.core().read_namespaced_config_map(naming.ca_bundle(release.name, release.namespace), release.namespace).data["ca.crt"]
     (tmp_path / "ca.crt").write_text(ca)
     home = tmp_path / "flwr-home"
     write_cli_config(home, _superlink_address(fleet, release), name="hub", ca_cert=tmp_path / "ca.crt")

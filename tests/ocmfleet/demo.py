@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from helm_flower import naming
 from helm_flower.rehearse.display import Reporter, error_lines, summary_lines
 from helm_flower.rehearse.errors import RehearsalError
 from helm_flower.rehearse.processes import Supervisor
@@ -115,11 +116,11 @@ class Demo:
 
     def train(self, rounds: int) -> Result:
         self.step(f"flwr run {APP.relative_to(REPO_ROOT)} ({rounds} rounds) through the SuperLink OCM's clusters dial")
-        address = self.fleet.local_address(HUB, f"{RELEASE}-superlink", NAMESPACE, 9092)
+        address = self.fleet.local_address(HUB, naming.superlink_service(RELEASE, NAMESPACE), NAMESPACE, 9092)
         if address is None:
             raise RehearsalError("the SuperLink's Service has no running endpoint")
         ca = self.workdir / "ca.crt"
-        ca.write_text(self.fleet.core().read_namespaced_config_map(f"{RELEASE}-ca-bundle", NAMESPACE).data["ca.crt"])
+        ca.write_text(self.fleet.core().read_namespaced_config_map(naming.ca_bundle(RELEASE, NAMESPACE), NAMESPACE).data["ca.crt"])
         options = Options(app=str(APP), release=RELEASE, namespace=NAMESPACE, rounds=rounds)
         result = Result(ok=False, options=options, marker="")
         reporter = Reporter(sys.stdout)

@@ -20,6 +20,7 @@ from typing import Any
 
 from . import helm as helm_mod
 from .errors import Interrupted, Refusal, RehearsalError
+from .. import naming
 from .mapping import (
     LOCAL_HOST,
     ArgChange,
@@ -461,8 +462,8 @@ def _run(
 
 
 def _client_ca(plan: Plan, workdir: Path, superlink_paths: PathMapper) -> Path | None:
-    """The CA bundle clients trust: the render's ``<release>-ca-bundle`` ConfigMap, else the SuperLink's CA file."""
-    bundle = plan.superlink.lookup("ConfigMap", f"{plan.release}-ca-bundle")
+    """The CA bundle clients trust: the render's CA bundle ConfigMap, else the SuperLink's CA file."""
+    bundle = plan.superlink.lookup("ConfigMap", naming.ca_bundle(plan.release, plan.namespace))
     target = workdir / "cli" / "ca.crt"
     if bundle is not None and (bundle.get("data") or {}).get("ca.crt"):
         target.parent.mkdir(parents=True, exist_ok=True)
