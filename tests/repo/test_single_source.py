@@ -66,3 +66,16 @@ def test_schema_rejects_unknown_keys():
     values = {"global": {"flower": {"version": "1.41.0"}}, "superlink": {"exposure": {"typo": 1}}}
     errors = list(jsonschema.Draft7Validator(schema).iter_errors(values))
     assert [list(e.absolute_path) for e in errors] == [["superlink", "exposure"]]
+
+
+def test_flower_version_table_copies_are_generated():
+    result = subprocess.run([sys.executable, str(ROOT / "hack" / "gen_flower_versions.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_chart_default_is_the_tables_default_and_a_tested_release():
+    table = yaml.safe_load((ROOT / "schemas" / "flower-versions.yaml").read_text())
+    assert flower_version() == table["default"]
+    minor = ".".join(table["default"].split(".")[:2])
+    assert table["minors"][minor]["release"] == table["default"]
