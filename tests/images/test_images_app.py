@@ -13,7 +13,7 @@ def test_digits_is_read():
     app = read_app(str(DIGITS))
     assert (app.name, app.version, app.publisher) == ("digits", "1.0.0", "flower-ocm")
     assert (app.serverapp, app.clientapp) == ("digits.server_app:app", "digits.client_app:app")
-    assert [str(r) for r in app.flwr_requirements()] == ["flwr==1.41.0"]
+    assert [str(r) for r in app.flwr_requirements()] == ["flwr==1.42.0"]
 
 
 @pytest.mark.parametrize(("fixture", "expected"), [
@@ -89,7 +89,7 @@ def test_toml_error_at_end_of_document(tmp_path):
 
 
 def test_dynamic_version_needs_another_tag_source(cli, tmp_path):
-    app = write(tmp_path, "[project]\nname='dyn'\ndynamic=['version']\ndependencies=['flwr==1.41.0']\n" + APP_TAIL)
+    app = write(tmp_path, "[project]\nname='dyn'\ndynamic=['version']\ndependencies=['flwr==1.42.0']\n" + APP_TAIL)
     result = cli(app)
     assert result.rc == 2 and "version is dynamic" in result.err and "--tag-from git" in result.err
     digest = "sha256:" + "a" * 64

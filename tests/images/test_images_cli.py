@@ -83,4 +83,4 @@ def test_every_shipped_app_generates_values(app):
     result = run_images(REPO / "flower-apps" / app, "--chart", CHART)
     assert result.rc == 0, result.err
     values = yaml.safe_load(result.out)
-    assert values["clientApp"]["apps"][0]["appLabels"]["flower.ai/flower-version"] == "1.41.0"
+    assert values["clientApp"]["apps"][0]["appLabels"]["flower.ai/flower-version"] == "1.42.0"

@@ -12,8 +12,8 @@ from images_helpers import DIGITS, FIXTURES, git
 from helm_flower.images import containerfile as cf
 from helm_flower.images.errors import ImagesError
 
-OFFICIAL = "docker.io/flwr/superexec:1.41.0"
-MIRROR = "registry.example.com/mirror/flwr/superexec:1.41.0-py3.11-ubuntu24.04"
+OFFICIAL = "docker.io/flwr/superexec:1.42.0"
+MIRROR = "registry.example.com/mirror/flwr/superexec:1.42.0-py3.11-ubuntu24.04"
 
 
 def stages(text: str) -> list[list[str]]:
@@ -35,7 +35,7 @@ def check_reproducible_containerfile(text: str, base: str, requirement: str) -> 
     assert final[0] == f"FROM {base}"
     # the builder builds wheels (app + dependencies), with flwr pinned to the federation's version
     assert any("pip wheel" in i and "--constraint /build-constraints.txt" in i for i in builder)
-    assert any("flwr==%s" in i and "'1.41.0'" in i for i in builder)
+    assert any("flwr==%s" in i and "'1.42.0'" in i for i in builder)
     assert any(i.startswith("ARG SOURCE_DATE_EPOCH=") for i in builder)
     # the final stage: offline install of exactly those wheels from a bind mount, nothing built
     final_text = "\n".join(final)
@@ -95,8 +95,8 @@ def test_containerfiles_for_app_and_gpu_variant(cli, gpu_app, tmp_path):
 
 def test_generated_containerfile_is_a_valid_variant_base(cli, gpu_app):
     assert cli(gpu_app, "--containerfile").rc == 0
-    base = cf.superexec_base(cf.final_base(str(gpu_app / "Containerfile")), "x", "1.41.0", "chart", required=True)
-    assert base is not None and base.reference == OFFICIAL and base.version == "1.41.0"
+    base = cf.superexec_base(cf.final_base(str(gpu_app / "Containerfile")), "x", "1.42.0", "chart", required=True)
+    assert base is not None and base.reference == OFFICIAL and base.version == "1.42.0"
     result = cli(gpu_app, "--variant", "again=Containerfile")
     assert result.rc == 0, result.err
 
@@ -168,41 +168,41 @@ def test_epoch_comes_from_the_last_commit(cli, app_copy):
 
 
 @pytest.mark.parametrize(("text", "reference"), [
-    ("FROM docker.io/flwr/superexec:1.41.0\n", "docker.io/flwr/superexec:1.41.0"),
-    ("ARG V=1.41.3\nFROM --platform=$BUILDPLATFORM flwr/superexec:${V} AS b\nFROM b\n", "flwr/superexec:1.41.3"),
-    ("ARG V\nFROM flwr/superexec:${V:-1.41.0}\n", "flwr/superexec:1.41.0"),
-    ("FROM python:3.11 AS build\nRUN x \\\n  && y\nFROM flwr/superexec:1.41.0@sha256:" + "e" * 64 + "\n",
-     "flwr/superexec:1.41.0@sha256:" + "e" * 64),
-    ("# escape=`\nFROM flwr/superexec:1.41.0 AS a\nRUN echo `\n  hi\nfrom a\n", "flwr/superexec:1.41.0"),
+    ("FROM docker.io/flwr/superexec:1.42.0\n", "docker.io/flwr/superexec:1.42.0"),
+    ("ARG V=1.42.3\nFROM --platform=$BUILDPLATFORM flwr/superexec:${V} AS b\nFROM b\n", "flwr/superexec:1.42.3"),
+    ("ARG V\nFROM flwr/superexec:${V:-1.42.0}\n", "flwr/superexec:1.42.0"),
+    ("FROM python:3.11 AS build\nRUN x \\\n  && y\nFROM flwr/superexec:1.42.0@sha256:" + "e" * 64 + "\n",
+     "flwr/superexec:1.42.0@sha256:" + "e" * 64),
+    ("# escape=`\nFROM flwr/superexec:1.42.0 AS a\nRUN echo `\n  hi\nfrom a\n", "flwr/superexec:1.42.0"),
 ])
 def test_final_base_parser(tmp_path, text, reference):
     path = tmp_path / "Containerfile"
     path.write_text(text)
     base = cf.final_base(str(path))
     assert base.reference == reference
-    assert cf.superexec_base(base, str(path), "1.41.0", "chart", required=True) is not None
+    assert cf.superexec_base(base, str(path), "1.42.0", "chart", required=True) is not None
 
 
 @pytest.mark.parametrize(("text", "code"), [
     ("RUN echo\n", 2),
     ("FROM localhost:5000/flwr/superexec\n", 2),
     ("FROM flwr/superexec:nightly\n", 2),
-    ("FROM flwr/superexec:1.42.0\n", 1),
-    ("FROM flwr/superlink:1.41.0\n", 2),
+    ("FROM flwr/superexec:1.43.0\n", 1),
+    ("FROM flwr/superlink:1.42.0\n", 2),
 ])
 def test_final_base_rejections(tmp_path, text, code):
     path = tmp_path / "Containerfile"
     path.write_text(text)
     with pytest.raises(ImagesError) as info:
-        cf.superexec_base(cf.final_base(str(path)), str(path), "1.41.0", "chart", required=True)
+        cf.superexec_base(cf.final_base(str(path)), str(path), "1.42.0", "chart", required=True)
     assert info.value.exit_code == code
 
 
 def test_parse_reference():
     assert cf.parse_reference("localhost:5000/a/b:1@sha256:x") == ("localhost:5000", "a/b", "1", "sha256:x")
     assert cf.parse_reference("flwr/superexec") == ("", "flwr/superexec", "", "")
-    assert cf.parse_reference("reg.io/flwr/superexec:1.41.0-py3.11") == ("reg.io", "flwr/superexec",
-                                                                          "1.41.0-py3.11", "")
+    assert cf.parse_reference("reg.io/flwr/superexec:1.42.0-py3.11") == ("reg.io", "flwr/superexec",
+                                                                          "1.42.0-py3.11", "")
 
 
 def test_no_latest_and_no_root_anywhere_in_the_final_images(cli, gpu_app):

@@ -21,7 +21,7 @@ EXISTING = """\
 # Production values of the federation (hand-written).
 global:
   flower:
-    version: "1.41.0"   # keep in step with the apps
+    version: "1.42.0"   # keep in step with the apps
 superlink:
   exposure:
     type: LoadBalancer

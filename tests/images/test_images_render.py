@@ -28,7 +28,7 @@ def test_single_app_fragment_with_chart_defaults(cli, helm_bins, tmp_path, helm_
         "digits": ("reg.example.com/flower-ocm/digits:1.0.0", [placement("default")]),
     }
     labels = apps["digits"]["labels"]
-    assert labels["flower.ai/app-name"] == "digits" and labels["flower.ai/flower-version"] == "1.41.0"
+    assert labels["flower.ai/app-name"] == "digits" and labels["flower.ai/flower-version"] == "1.42.0"
     server = serverapp(objects)
     assert server["image"] == "reg.example.com/flower-ocm/digits:1.0.0"
     assert server["labels"]["flower.ai/app-publisher"] == "flower-ocm"

@@ -37,7 +37,7 @@ def test_single_app_fragment(cli):
     values = values_of(cli(DIGITS, "--registry", "ghcr.io/acme"))
     image = {"registry": "ghcr.io", "repository": "acme/flower-ocm/digits", "tag": "1.0.0"}
     labels = {"flower.ai/app-name": "digits", "flower.ai/app-publisher": "flower-ocm",
-              "flower.ai/app-version": "1.0.0", "flower.ai/flower-version": "1.41.0"}
+              "flower.ai/app-version": "1.0.0", "flower.ai/flower-version": "1.42.0"}
     assert values == {
         "superlink": {"serverApp": {"image": image, "appLabels": labels}},
         "clientApp": {"apps": [{"name": "digits", "image": image, "placements": ["default"], "appLabels": labels}]},
@@ -112,7 +112,7 @@ def test_variant_containerfile_relative_to_app_dir(cli):
 
 
 @pytest.mark.parametrize(("containerfile", "rc", "message"), [
-    ("old.Containerfile", 1, "is Flower 1.40, the chart's global.flower.version is 1.41.0"),
+    ("old.Containerfile", 1, "is Flower 1.40, the chart's global.flower.version is 1.42.0"),
     ("cuda.Containerfile", 2, "is not a Flower SuperExec image"),
     ("latest.Containerfile", 2, "'latest'"),
     ("missing.Containerfile", 2, "not found"),
@@ -132,7 +132,7 @@ def test_variant_from_with_arg_without_default(cli, tmp_path, app_copy):
 
 def test_app_containerfile_of_another_minor_is_a_finding(cli, app_copy):
     app = app_copy(DIGITS)
-    text = (app / "Containerfile").read_text().replace("ARG FLWR_VERSION=1.41.0", "ARG FLWR_VERSION=1.40.0")
+    text = (app / "Containerfile").read_text().replace("ARG FLWR_VERSION=1.42.0", "ARG FLWR_VERSION=1.40.0")
     (app / "Containerfile").write_text(text)
     result = cli(app)
     assert result.rc == 1 and "is Flower 1.40" in result.err
@@ -246,10 +246,10 @@ def test_odd_names_are_sanitised(cli):
 
 def test_entry_name_too_long(cli, tmp_path):
     (tmp_path / "pyproject.toml").write_text(
-        "[project]\nname='" + "a" * 50 + "'\nversion='1'\ndependencies=['flwr==1.41.0']\n[tool.flwr.app]\n"
+        "[project]\nname='" + "a" * 50 + "'\nversion='1'\ndependencies=['flwr==1.42.0']\n[tool.flwr.app]\n"
         "publisher='p'\n[tool.flwr.app.components]\nserverapp='x.s:app'\nclientapp='x.c:app'\n")
     assert cli(tmp_path).rc == 0
-    (tmp_path / "v.Containerfile").write_text("FROM docker.io/flwr/superexec:1.41.0\n")
+    (tmp_path / "v.Containerfile").write_text("FROM docker.io/flwr/superexec:1.42.0\n")
     result = cli(tmp_path, "--variant", "gpu=v.Containerfile")
     assert result.rc == 2 and "longer than 53" in result.err
 

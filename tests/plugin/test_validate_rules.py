@@ -120,8 +120,8 @@ def test_no_supernodes_anywhere(tmp_path):
 # --- versions -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("tag, bad", [("1.41.3", False), ("1.41", False), ("v1.41.0-py3.12", False),
-                                      ("1.40.0", True), ("2.41.0", True), ("latest", False), ("nightly", False)])
+@pytest.mark.parametrize("tag, bad", [("1.42.3", False), ("1.42", False), ("v1.42.0-py3.12", False),
+                                      ("1.41.0", True), ("2.41.0", True), ("latest", False), ("nightly", False)])
 def test_official_superexec_tag_must_match_major_minor(tmp_path, tag, bad):
     values = deep(HOST, {"superlink": {"serverApp": {"image": {"repository": "flwr/superexec", "tag": tag}}}})
     _, found = validate(tmp_path, values)
@@ -151,7 +151,7 @@ def test_digest_pins_the_image_and_the_tag_is_ignored(tmp_path):
 
 
 def test_superlink_and_supernode_versions(tmp_path):
-    values = deep(HOST, {"superlink": {"image": {"tag": "1.42.0"}},
+    values = deep(HOST, {"superlink": {"image": {"tag": "1.43.0"}},
                          "hubAddon": {"supernode": {"image": {"tag": "1.40.0"}}}})
     _, found = validate(tmp_path, values)
     assert only(found, "FLW211")[0]["severity"] == "error"
@@ -159,7 +159,7 @@ def test_superlink_and_supernode_versions(tmp_path):
 
 
 def test_global_version_moves_every_default(tmp_path):
-    code, found = validate(tmp_path, deep(HOST, {"global": {"flower": {"version": "1.42.0"}}}))
+    code, found = validate(tmp_path, deep(HOST, {"global": {"flower": {"version": "1.41.0"}}}))
     assert code == 0 and not rules_of(found) & {"FLW210", "FLW211", "FLW212"}
 
 

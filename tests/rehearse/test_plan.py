@@ -140,8 +140,8 @@ def test_clientapp_placement_needs_the_addon_label(render, sample_fleet) -> None
 
 
 def test_chart_version_is_read_from_the_render(render) -> None:
-    assert chart_flower_version(render(), RELEASE, NS) == "1.41.0"
-    assert chart_flower_version(render("global.flower.version=1.40.0"), RELEASE, NS) == "1.40.0"
+    assert chart_flower_version(render(), RELEASE, NS) == "1.42.0"
+    assert chart_flower_version(render("global.flower.version=1.41.0"), RELEASE, NS) == "1.41.0"
 
 
 def test_no_superlink_refuses(render, sample_fleet) -> None:

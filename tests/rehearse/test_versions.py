@@ -8,10 +8,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 from rehearse_helpers import CHART, DIGITS, FLEET, PYTHON, cli_env, leftover
 
 from helm_flower.rehearse.errors import EXIT_REFUSED, Refusal
 from helm_flower.rehearse.runner import check_versions, installed_flwr_version
+
+CHART_VERSION = yaml.safe_load((CHART / "values.yaml").read_text())["global"]["flower"]["version"]
 
 
 def test_equal_versions_pass() -> None:
@@ -41,7 +44,7 @@ def test_installed_version_is_read_from_the_dist_info_beside_the_binaries(tmp_pa
 
 
 def test_installed_version_of_the_project_venv() -> None:
-    assert installed_flwr_version(PYTHON.parent) == "1.41.0"
+    assert installed_flwr_version(PYTHON.parent) == CHART_VERSION
 
 
 @pytest.mark.helm
@@ -49,13 +52,13 @@ def test_cli_refuses_a_chart_of_another_flower_version_before_starting_anything(
     marker = f"test-refuse-{uuid.uuid4().hex}"
     proc = subprocess.run(
         [str(PYTHON), "-m", "helm_flower.rehearse", str(CHART), "--fleet", str(FLEET), "--app", str(DIGITS),
-         "--set", "global.flower.version=1.40.0", "-o", "json"],
+         "--set", "global.flower.version=1.41.0", "-o", "json"],
         env=cli_env(marker), capture_output=True, text=True, timeout=120, check=False,
     )
     assert proc.returncode == 2, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["ok"] is False and summary["exit_code"] == 2
     assert summary["error"]["component"] == "flwr version"
-    assert "1.40.0" in proc.stderr and "1.41.0" in proc.stderr
+    assert "1.41.0" in proc.stderr and CHART_VERSION in proc.stderr
     assert summary["processes"] == []
     assert leftover(marker) == []

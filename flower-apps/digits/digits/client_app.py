@@ -1,4 +1,4 @@
-"""digits: the ClientApp (Flower Message API, flwr 1.41)."""
+"""digits: the ClientApp (Flower Message API, flwr 1.41 and 1.42)."""
 
 from __future__ import annotations
 

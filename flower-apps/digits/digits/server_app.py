@@ -1,4 +1,4 @@
-"""digits: the ServerApp (Flower Message API, flwr 1.41).
+"""digits: the ServerApp (Flower Message API, flwr 1.41 and 1.42).
 
 Besides Flower's own logs, it prints one machine-readable line per central evaluation
 and one summary line at the end, e.g.::

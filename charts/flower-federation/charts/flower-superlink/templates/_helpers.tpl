@@ -11,7 +11,7 @@
 {{- .Values.persistence.existingClaim | default (include "flower.name" (list . "superlink-state")) -}}
 {{- end -}}
 
-{{/* The SuperLink's command-line arguments (Flower 1.41: one API port). */}}
+{{/* The SuperLink's command-line arguments (Flower 1.41 and 1.42: one API port). */}}
 {{- define "superlink.args" -}}
 - --host
 - 0.0.0.0
