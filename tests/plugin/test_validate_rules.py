@@ -163,6 +163,75 @@ def test_global_version_moves_every_default(tmp_path):
     assert code == 0 and not rules_of(found) & {"FLW210", "FLW211", "FLW212"}
 
 
+@pytest.mark.parametrize("version, bad", [("1.40.0", True), ("2.42.0", True), ("1.41.0", False), ("1.42.7", False)])
+def test_unsupported_flower_minor_is_refused_with_the_supported_ones(tmp_path, version, bad):
+    code, found = validate(tmp_path, deep(HOST, {"global": {"flower": {"version": version}}}))
+    refused = only(found, "FLW213")
+    assert bool(refused) is bad
+    if bad:
+        [finding] = refused
+        supported = sorted(json.loads((REPO / "plugin" / "src" / "helm_flower" / "flower_versions.json")
+                                      .read_text())["minors"], reverse=True)
+        assert finding["severity"] == "error" and code == 1
+        assert finding["path"] == "$.global.flower.version"
+        assert f"supported minors: {', '.join(supported)}" in finding["message"]
+
+
+SKEW_PLACEMENTS = {"hubAddon": {"placements": [
+    {"name": "old", "clusterSets": ["default"], "supernode": {"image": {"repository": "flwr/supernode",
+                                                                       "tag": "1.41.0"}}},
+    {"name": "new", "clusterSets": ["default"]}]}}
+
+
+def test_clientapp_and_supernode_of_one_cluster_must_share_the_minor(tmp_path):
+    values = deep(HOST, SKEW_PLACEMENTS, {"clientApp": {"apps": [
+        {"name": "everywhere", "placements": []},  # 1.42 (the default), reaches placement old's 1.41
+        {"name": "on-new", "placements": ["new"]},  # 1.42 on 1.42: fine
+        {"name": "labelled", "placements": ["new"], "image": {"repository": "acme/app", "tag": "7.0"},
+         "appLabels": {"flower.ai/flower-version": "1.41.3"}},  # 1.41 on 1.42
+    ]}})
+    code, found = validate(tmp_path, values)
+    skew = only(found, "FLW214")
+    assert code == 1 and {f["severity"] for f in skew} == {"error"}
+    assert {(f["path"], f["message"].split(",")[0]) for f in skew} == {
+        ("$.clientApp.defaults.image.tag", "ClientApp 'everywhere' is Flower 1.42"),
+        ('$.clientApp.apps[2].appLabels["flower.ai/flower-version"]', "ClientApp 'labelled' is Flower 1.41"),
+    }
+    everywhere = next(f for f in skew if "'everywhere'" in f["message"])
+    assert "placement 'old' is Flower 1.41 ($.hubAddon.placements[0].supernode.image.tag)" in everywhere["message"]
+    assert "exit 606" in everywhere["message"]
+
+
+def test_matching_minors_on_every_cluster_have_no_skew(tmp_path):
+    values = deep(HOST, SKEW_PLACEMENTS, {"clientApp": {"apps": [
+        {"name": "old-app", "placements": ["old"], "image": {"repository": "flwr/superexec", "tag": "1.41.0"}},
+        {"name": "new-app", "placements": ["new"]},
+        {"name": "pinned", "placements": [], "image": {"repository": "flwr/superexec",
+                                                       "digest": "sha256:" + "b" * 64}},  # unknown: no finding
+    ]}})
+    assert not only(validate(tmp_path, values)[1], "FLW214")
+    # global.flower.version moves SuperNodes and ClientApps together: no skew either
+    assert not only(validate(tmp_path, deep(HOST, {"global": {"flower": {"version": "1.41.0"}}}))[1], "FLW214")
+
+
+def test_cluster_with_its_own_config_takes_its_placements_supernode_image(tmp_path):
+    """hubAddon.clusters[] with node-config get their own AddOnDeploymentConfig, whose SuperNode image
+    comes from clusters[].placement's overrides (none: hubAddon.supernode)."""
+    manual = deep(HOST, {"hubAddon": {"installStrategy": "Manual", "placements": [],
+                                      "supernode": {"image": {"tag": "1.41.0"}},
+                                      "clusters": [{"name": "c1"}]},
+                         "clientApp": {"apps": [{"name": "a", "placements": []}]}})
+    [finding] = only(validate(tmp_path, manual)[1], "FLW214")
+    assert "the SuperNode of hubAddon.clusters is Flower 1.41" in finding["message"]
+    own = deep(HOST, SKEW_PLACEMENTS, {"hubAddon": {"clusters": [{"name": "c1", "placement": "old",
+                                                                  "nodeConfig": {"k": 1}}]},
+                                       "clientApp": {"apps": [{"name": "a", "placements": ["new"]}]}})
+    assert not only(validate(tmp_path, own)[1], "FLW214")
+    own["clientApp"]["apps"][0]["placements"] = ["old"]
+    messages = [f["message"] for f in only(validate(tmp_path, own)[1], "FLW214")]
+    assert any("cluster 'c1' is Flower 1.41" in m for m in messages)
+
+
 # --- TLS --------------------------------------------------------------------------------------------
 
 

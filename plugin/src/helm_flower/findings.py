@@ -36,6 +36,8 @@ RULES: dict[str, tuple[str, str]] = {
     "FLW210": (ERROR, "app (SuperExec) image version differs from global.flower.version major.minor"),
     "FLW211": (ERROR, "SuperLink image version differs from global.flower.version major.minor"),
     "FLW212": (WARNING, "SuperNode image version differs from global.flower.version major.minor"),
+    "FLW213": (ERROR, "global.flower.version of a Flower minor the chart does not support"),
+    "FLW214": (ERROR, "a ClientApp's Flower major.minor differs from its clusters' SuperNode's"),
     "FLW220": (ERROR, "global.tls.mode existingSecret without global.tls.existingSecret"),
     "FLW221": (ERROR, "TLS mode needs global.tls.caBundle (existingSecret, certManager with issuerRef)"),
     "FLW222": (ERROR, "global.tls.caBundle is not a PEM certificate"),

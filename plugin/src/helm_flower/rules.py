@@ -7,12 +7,11 @@ business (FLW100), so rules skip what they cannot interpret instead of failing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from . import k8s, naming, nodeconfig
+from . import flower_versions, k8s, naming, nodeconfig
 from .findings import WARNING, Report, json_path, truncate
 from .values import Values, copy_data
 
@@ -20,7 +19,6 @@ Parts = tuple[Any, ...]
 RuleFn = Callable[["Context"], None]
 _RULES: list[RuleFn] = []
 
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+_.].*)?$")
 _PEM_CERT = "-----BEGIN CERTIFICATE-----"
 MAX_RELEASE = 53
 MAX_ADC_VALUE = 1024
@@ -110,16 +108,11 @@ def _empty(value: Any) -> bool:
 
 
 def _version(tag: Any) -> tuple[int, int] | None:
-    if isinstance(tag, bool) or tag is None:
-        return None
-    if isinstance(tag, float):
-        tag = repr(tag)
-    match = _VERSION.match(str(tag))
-    return (int(match.group(1)), int(match.group(2))) if match else None
+    return flower_versions.parse(tag)
 
 
 def _mm(version: tuple[int, int]) -> str:
-    return f"{version[0]}.{version[1]}"
+    return flower_versions.mm(version)
 
 
 def _walk(value: Any, parts: Parts = ()) -> Iterator[tuple[Parts, Any]]:
@@ -257,8 +250,7 @@ FLOWER_VERSION_LABEL = "flower.ai/flower-version"
 
 def _official(image: dict[str, Any]) -> bool:
     """An official Flower image (docker.io/flwr/...), whose tag is the Flower version."""
-    parts = str(image.get("repository") or "").split("/")
-    return len(parts) >= 2 and parts[-2] == "flwr"
+    return flower_versions.is_official(str(image.get("repository") or ""))
 
 
 @rule
@@ -334,6 +326,115 @@ def versions(ctx: Context) -> None:
                     check("FLW212", ("hubAddon", "placements", i, "supernode", "image"),
                           sprig_merge(copy_data(image), base),
                           f"SuperNode image of placement {placement.get('name')!r}", node_hint)
+
+
+@rule
+def supported_version(ctx: Context) -> None:
+    """global.flower.version must be of a supported minor (flower_versions.json, the chart's table)."""
+    version = ctx.get("global", "flower", "version")
+    found = _version(version) if isinstance(version, str) else None
+    if found is None:  # not a version at all: the schema's pattern (FLW100)
+        return
+    supported = flower_versions.supported_minors()
+    if _mm(found) not in supported:
+        ctx.add("FLW213", ("global", "flower", "version"),
+                f"Flower {truncate(version)} is not supported by this chart; supported minors: "
+                f"{', '.join(supported)}",
+                f"set global.flower.version to a release of a supported minor "
+                f"(e.g. {flower_versions.default_version()}); the chart refuses to render it")
+
+
+def _supernode_minor(image: dict[str, Any], reference: tuple[int, int]) -> tuple[int, int] | None:
+    """The Flower minor a SuperNode image runs: its tag (an empty tag follows global.flower.version);
+    None when pinned by digest or when the tag names no version."""
+    if image.get("digest"):
+        return None
+    tag = image.get("tag")
+    return reference if _empty(tag) else _version(tag)
+
+
+def _clientapp_minor(ctx: Context, app: dict[str, Any],
+                     reference: tuple[int, int]) -> tuple[tuple[int, int] | None, Parts]:
+    """The Flower minor of a ClientApp SuperExec and the value that says so: its
+    flower.ai/flower-version label (own, else clientApp.defaults'), else the tag of an official
+    image (an empty tag follows global.flower.version); (None, ()) when unknown."""
+    defaults = ctx.dict("clientApp", "defaults")
+    i = next(j for j, a in _apps(ctx) if a is app)
+    for parts, labels in ((("clientApp", "apps", i, "appLabels"), app.get("appLabels")),
+                          (("clientApp", "defaults", "appLabels"), defaults.get("appLabels"))):
+        if isinstance(labels, dict) and FLOWER_VERSION_LABEL in labels:
+            return _version(labels.get(FLOWER_VERSION_LABEL)), (*parts, FLOWER_VERSION_LABEL)
+    own = app.get("image") if isinstance(app.get("image"), dict) else {}
+    default_image = defaults.get("image") if isinstance(defaults.get("image"), dict) else {}
+    image = sprig_merge(copy_data(own), default_image)
+    parts = (("clientApp", "apps", i, "image", "tag") if own.get("tag") or own.get("repository")
+             else ("clientApp", "defaults", "image", "tag"))
+    if image.get("digest") or not _official(image):
+        return None, ()
+    tag = image.get("tag")
+    return (reference if _empty(tag) else _version(tag)), parts
+
+
+@rule
+def cluster_version_skew(ctx: Context) -> None:
+    """On every cluster, the ClientApp SuperExecs must run the SuperNode's Flower major.minor: the
+    SuperNode's Runtime API refuses a SuperExec of another one (exit 606).
+
+    SuperNode images come from hubAddon.supernode, a placement's supernode overrides, or (for a
+    cluster with its own node-config, hubAddon.clusters[]) the overrides of clusters[].placement;
+    ClientApps ship to the clusters of their placements (none: every SuperNode cluster)."""
+    reference = _version(ctx.get("global", "flower", "version"))
+    if reference is None or not ctx.on("hubAddon") or not ctx.on("clientApp"):
+        return
+    base = ctx.dict("hubAddon", "supernode")
+    base_image = base.get("image") if isinstance(base.get("image"), dict) else {}
+    placements = {p["name"]: (i, p) for i, p in _placements(ctx) if isinstance(p.get("name"), str)}
+
+    def override_image(name: Any) -> tuple[dict[str, Any], Parts]:
+        found = placements.get(name) if isinstance(name, str) else None
+        if found is not None:
+            override = found[1].get("supernode") if isinstance(found[1].get("supernode"), dict) else {}
+            image = override.get("image") if isinstance(override.get("image"), dict) else {}
+            if image.get("tag") or image.get("digest"):
+                return sprig_merge(copy_data(image), base_image), (
+                    "hubAddon", "placements", found[0], "supernode", "image", "tag")
+        return base_image, ("hubAddon", "supernode", "image", "tag")
+
+    # SuperNode groups: (description, placement item it belongs to or None = unknown, minor, path).
+    groups: list[tuple[str, str | None, tuple[int, int] | None, Parts]] = []
+    manual = not _placements_mode(ctx)
+    if manual:
+        groups.append(("hubAddon.clusters", None, _supernode_minor(base_image, reference),
+                       ("hubAddon", "supernode", "image", "tag")))
+    else:
+        for name in placements:
+            image, parts = override_image(name)
+            groups.append((f"placement {name!r}", name, _supernode_minor(image, reference), parts))
+    for _, cluster in _clusters(ctx):
+        own = cluster.get("nodeConfig")
+        if isinstance(own, dict) and own:  # its own AddOnDeploymentConfig: image of clusters[].placement
+            image, parts = override_image(cluster.get("placement"))
+            item = cluster.get("placement") if isinstance(cluster.get("placement"), str) else None
+            groups.append((f"cluster {cluster.get('name')!r}", item,
+                           _supernode_minor(image, reference), parts))
+    for _, app in _apps(ctx):
+        minor, app_parts = _clientapp_minor(ctx, app, reference)
+        if minor is None:
+            continue
+        targets = app.get("placements") if isinstance(app.get("placements"), list) else []
+        for what, item, node_minor, node_parts in groups:
+            # Placements mode: an app with placements reaches a group of another placement not at all,
+            # and a cluster of unknown placement only when the app goes everywhere.
+            if not manual and targets and item not in targets:
+                continue
+            if node_minor is None or node_minor == minor:
+                continue
+            ctx.add("FLW214", app_parts,
+                    f"ClientApp {app.get('name')!r} is Flower {_mm(minor)}, the SuperNode of {what} is Flower "
+                    f"{_mm(node_minor)} ({json_path(node_parts)}): the SuperNode refuses the SuperExec "
+                    "(Runtime API, exit 606)",
+                    "give a cluster's SuperNode and ClientApps one major.minor: leave the image tags empty "
+                    "(they follow global.flower.version) or change both together")
 
 
 # --- TLS ------------------------------------------------------------------------------------
