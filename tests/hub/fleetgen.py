@@ -54,6 +54,13 @@ class FleetSpec:
     tls: bool = True
     manual_clusters: list[str] | None = None  # installStrategy Manual: these clusters, no placements
     extra_labels: dict[str, str] = field(default_factory=dict)
+    deployment_configs: bool = False  # render the AddOnDeploymentConfigs (default, per-cluster versions)
+    flower_version: str = "1.41.0"  # global.flower.version (app.kubernetes.io/version, default SuperNode image)
+    # cluster -> Flower version of its SuperNode image, through an AddOnDeploymentConfig of its own
+    supernode_version: dict[str, str] = field(default_factory=dict)
+    # (app, cluster) -> Flower version of the official flwr/superexec image its ManifestWork ships
+    # (absent: the app's own image, whose tag tells no Flower version)
+    clientapp_version: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def addon_name(self) -> str:
@@ -90,7 +97,7 @@ def chart_labels(spec: FleetSpec, component: str) -> dict[str, str]:
         "app.kubernetes.io/name": "flower",
         "app.kubernetes.io/instance": spec.release,
         "app.kubernetes.io/component": component,
-        "app.kubernetes.io/version": "1.41.0",
+        "app.kubernetes.io/version": spec.flower_version,
         "app.kubernetes.io/managed-by": "Helm",
         "app.kubernetes.io/part-of": "flower-federation",
         "helm.sh/chart": "flower-federation-0.1.0",
@@ -161,12 +168,27 @@ def decisions(spec: FleetSpec, placement_name: str, groups: list[tuple[str, list
 _ADDON_STATUS_CACHE: dict[tuple[str, str, str], dict[str, Any]] = {}
 
 
-def addon_status(spec: FleetSpec, state: str) -> dict[str, Any]:
-    key = (spec.addon_name, spec.namespace, spec.release, state)
+def deployment_config_of(spec: FleetSpec, cluster: str) -> str:
+    if cluster in spec.supernode_version:
+        return naming.cluster_deployment_config(spec.release, spec.namespace, cluster)
+    return naming.default_deployment_config(spec.release, spec.namespace)
+
+
+def deployment_config(spec: FleetSpec, name: str, version: str) -> dict[str, Any]:
+    return {"apiVersion": "addon.open-cluster-management.io/v1alpha1", "kind": "AddOnDeploymentConfig",
+            "metadata": {"name": name, "namespace": spec.namespace, "labels": chart_labels(spec, "supernode")},
+            "spec": {"agentInstallNamespace": spec.agent_namespace, "customizedVariables": [
+                {"name": "SUPERLINK_ADDRESS", "value": f"{spec.exposure_host}:443"},
+                {"name": "SUPERNODE_IMAGE", "value": f"docker.io/flwr/supernode:{version}"},
+                {"name": "NODE_CONFIG", "value": ""}]}}
+
+
+def addon_status(spec: FleetSpec, state: str, adc: str = "") -> dict[str, Any]:
+    adc = adc or naming.default_deployment_config(spec.release, spec.namespace)
+    key = (spec.addon_name, spec.namespace, spec.release, state, adc)
     if key in _ADDON_STATUS_CACHE:
         return _ADDON_STATUS_CACHE[key]
     a = spec.addon_name
-    adc = naming.default_deployment_config(spec.release, spec.namespace)
     base = [
         cond("RegistrationApplied", "True", "SetPermissionApplied", "Registration of the addon agent is configured"),
         cond("ManifestApplied", "True", "AddonManifestApplied", "manifests of addon are applied successfully"),
@@ -232,7 +254,7 @@ def managed_cluster_addon(spec: FleetSpec, cluster: str, state: str) -> dict[str
                                           "kind": "ClusterManagementAddOn", "name": spec.addon_name,
                                           "uid": "uid-cma", "controller": True, "blockOwnerDeletion": True}]},
         "spec": {"installNamespace": "open-cluster-management-agent-addon"},
-        "status": addon_status(spec, state),
+        "status": addon_status(spec, state, deployment_config_of(spec, cluster)),
     }
 
 
@@ -391,6 +413,11 @@ def manifest_work(spec: FleetSpec, app: str, cluster: str, placement_ref: str, t
     labels[MW_PLACEMENT_LABEL] = placement_ref
     obj = {"apiVersion": "work.open-cluster-management.io/v1", "kind": "ManifestWork",
            "metadata": {"name": name, "namespace": cluster, "labels": labels}, "spec": template}
+    version = spec.clientapp_version.get((app, cluster))
+    if version:
+        obj["spec"] = template = copy.deepcopy(template)
+        template["workload"]["manifests"][1]["spec"]["template"]["spec"]["containers"][0]["image"] = (
+            f"docker.io/flwr/superexec:{version}")
     st = work_status(spec, app, state)
     if st is not None:
         obj["status"] = st
@@ -491,6 +518,11 @@ def objects(spec: FleetSpec, *, per_object: int = 100) -> list[dict[str, Any]]:
     out.append(placement(spec, naming.all_supernodes_placement(r, ns), "clientapp", None, [("", everywhere)], snames))
     out.extend(spds)
     clientapp_decisions[None] = everywhere
+    # AddOnDeploymentConfigs: the default, and one per cluster with its own SuperNode version.
+    if spec.deployment_configs:
+        out.append(deployment_config(spec, naming.default_deployment_config(r, ns), spec.flower_version))
+        for c, version in sorted(spec.supernode_version.items()):
+            out.append(deployment_config(spec, naming.cluster_deployment_config(r, ns, c), version))
     # Addons.
     for c in spec.all_clusters():
         state = spec.addon_of(c)

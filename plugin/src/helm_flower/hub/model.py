@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .. import flower_versions
 from .resources import MW_PLACEMENT_LABEL
+
+FLOWER_VERSION_LABEL = "flower.ai/flower-version"  # on ClientApp pods built by `helm flower images`
 
 # States shown in the SuperNode / ClientApp columns.
 AVAILABLE = "available"
@@ -53,6 +56,9 @@ class AddonRecord:
     state: str
     reason: str
     rv: str = ""
+    # The AddOnDeploymentConfig the SuperNode runs with (its lastAppliedConfig equals the desired
+    # one); "" while OCM rolls a changed config out, or when not reported.
+    config: str = ""
 
     @property
     def available(self) -> bool:
@@ -60,8 +66,27 @@ class AddonRecord:
         return self.state in (AVAILABLE, DEGRADED)
 
 
+def applied_deployment_config(obj: dict[str, Any]) -> str:
+    """The AddOnDeploymentConfig a ManagedClusterAddOn's SuperNode was last given, when that is
+    also the desired one (status.configReferences); "" while a changed config rolls out."""
+    for ref in (obj.get("status") or {}).get("configReferences") or ():
+        if ref.get("resource") != "addondeploymentconfigs":
+            continue
+        desired, last = ref.get("desiredConfig") or {}, ref.get("lastAppliedConfig") or {}
+        if desired.get("specHash") and desired.get("specHash") == last.get("specHash"):
+            return str(desired.get("name") or ref.get("name") or "")
+        return ""
+    return ""
+
+
 def addon_record(obj: dict[str, Any]) -> AddonRecord:
     """The SuperNode state of a cluster from its ManagedClusterAddOn's conditions."""
+    rec = _addon_state(obj)
+    config = applied_deployment_config(obj)
+    return AddonRecord(rec.state, rec.reason, rec.rv, config) if config else rec
+
+
+def _addon_state(obj: dict[str, Any]) -> AddonRecord:
     conds = conditions(obj)
     avail, degraded, progressing = conds.get("Available"), conds.get("Degraded"), conds.get("Progressing")
     rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
@@ -95,6 +120,7 @@ class WorkRecord:
     name: str
     state: str
     reason: str
+    flower: str = ""  # Flower major.minor of the SuperExec it ships ("" = not known)
 
     @property
     def available(self) -> bool:
@@ -118,13 +144,39 @@ def _feedback(obj: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def minor_of_image(reference: str) -> str:
+    """Flower major.minor of an official image reference by its tag ("" when unknown)."""
+    tag = flower_versions.image_tag(reference)
+    found = flower_versions.parse(tag) if tag else None
+    return flower_versions.mm(found) if found else ""
+
+
+def clientapp_flower(obj: dict[str, Any]) -> str:
+    """Flower major.minor of the SuperExec a ClientApp ManifestWork ships, the way validate derives
+    it (FLW210): the pod's flower.ai/flower-version label, else the tag of an official
+    (.../flwr/...) image; "" when neither says."""
+    for m in ((obj.get("spec") or {}).get("workload") or {}).get("manifests") or ():
+        if m.get("kind") != "Deployment":
+            continue
+        template = (m.get("spec") or {}).get("template") or {}
+        found = flower_versions.parse(((template.get("metadata") or {}).get("labels") or {}).get(FLOWER_VERSION_LABEL))
+        if found:
+            return flower_versions.mm(found)
+        for c in (template.get("spec") or {}).get("containers") or ():
+            image = str(c.get("image") or "")
+            if c.get("name") == "superexec" and flower_versions.is_official(flower_versions.image_repository(image)):
+                return minor_of_image(image)
+    return ""
+
+
 def work_record(obj: dict[str, Any], mwrs_name: str) -> WorkRecord:
     md = obj.get("metadata") or {}
     labels = md.get("labels") or {}
     cluster, name, placement = md.get("namespace", ""), md.get("name", ""), labels.get(MW_PLACEMENT_LABEL, "")
+    flower = clientapp_flower(obj)
 
     def rec(state: str, reason: str) -> WorkRecord:
-        return WorkRecord(cluster, mwrs_name, placement, name, state, reason)
+        return WorkRecord(cluster, mwrs_name, placement, name, state, reason, flower)
 
     if md.get("deletionTimestamp"):
         return rec(PROGRESSING, "being deleted")

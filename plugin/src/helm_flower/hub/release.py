@@ -32,10 +32,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import flower_versions
 from . import model
 from .errors import HubError
 from .kube import DEFAULT_PAGE_SIZE, Hub
 from .resources import (
+    ADDON_DEPLOYMENT_CONFIGS,
     CLIENTAPP_LABEL,
     CLUSTER_MANAGEMENT_ADDONS,
     DECISION_GROUP_INDEX_LABEL,
@@ -55,6 +57,8 @@ from .resources import (
     in_selector,
     release_selector,
 )
+
+VERSION_LABEL = "app.kubernetes.io/version"  # global.flower.version, on every object of the chart
 
 MANUAL = "(manual)"  # table name of the clusters of installStrategy Manual
 
@@ -95,6 +99,7 @@ class Row:
     supernode_reason: str
     apps: list[tuple[str, str, str]]  # (app, state, reason)
     ready: bool
+    skew: dict[str, Any] | None = None  # Flower version skew on this cluster (see ReleaseState._skew)
 
     @property
     def clientapp(self) -> str:
@@ -107,6 +112,8 @@ class Row:
 
     @property
     def reason(self) -> str:
+        if self.skew and self.skew["blocking"]:
+            return self.skew["finding"]
         if self.supernode not in (model.AVAILABLE,) and self.supernode_reason:
             return f"SuperNode: {self.supernode_reason}"
         if self.supernode != model.AVAILABLE and self.supernode != model.DEGRADED:
@@ -131,6 +138,7 @@ class Row:
             "clientApps": [{"app": a, "state": s, "reason": r} for a, s, r in self.apps],
             "ready": self.ready,
             "reason": self.reason,
+            "versionSkew": self.skew,
         }
 
 
@@ -149,6 +157,7 @@ class Summary:
     apps: list[MwrsInfo]
     warnings: list[str]
     not_ready: list[Row]
+    skewed: list[Row] = field(default_factory=list)  # clusters with a Flower version skew
 
     @property
     def ready(self) -> bool:
@@ -195,6 +204,7 @@ class Summary:
             "clientApps": [{"app": m.app, "manifestWorkReplicaSet": m.name,
                             "placementRefs": [{"name": n, "rolloutStrategy": t} for n, t in m.refs],
                             "summary": m.summary, "conditions": m.conditions} for m in self.apps],
+            "versionSkew": [dict(r.skew, cluster=r.cluster) for r in self.skewed if r.skew],
             "warnings": self.warnings,
         }
 
@@ -212,6 +222,8 @@ class ReleaseState:
         self.mwrs: dict[str, MwrsInfo] = {}
         self.works: dict[tuple[str, str], dict[str, model.WorkRecord]] = {}  # (mwrs, cluster) -> name -> rec
         self.works_visible = True  # False when the ManifestWorks could not be listed
+        self.release_flower = ""  # major.minor of global.flower.version (the SuperLink's): Placement labels
+        self.config_flower: dict[str, str] = {}  # AddOnDeploymentConfig -> its SuperNode image's major.minor
         self.warnings: list[str] = []
         self.rv: dict[str, str] = {}  # stream -> list resourceVersion
 
@@ -241,6 +253,9 @@ class ReleaseState:
         labels = md.get("labels") or {}
         st = obj.get("status") or {}
         sat = model.condition_summary(obj, ("PlacementSatisfied",)).get("PlacementSatisfied", {})
+        found = flower_versions.parse(labels.get(VERSION_LABEL))
+        if found:
+            self.release_flower = flower_versions.mm(found)
         self.placements[md["name"]] = PlacementInfo(
             md["name"], labels.get(PLACEMENT_ITEM_LABEL), labels.get(PLACEMENT_ROLE_LABEL, ""),
             st.get("numberOfSelectedClusters"), sat)
@@ -270,6 +285,15 @@ class ReleaseState:
             self.addons.pop(cluster, None)
         else:
             self.addons[cluster] = model.addon_record(obj)
+
+    def apply_deployment_config(self, kind: str, obj: dict[str, Any]) -> None:
+        name = (obj.get("metadata") or {}).get("name", "")
+        if kind == "DELETED":
+            self.config_flower.pop(name, None)
+            return
+        for var in (obj.get("spec") or {}).get("customizedVariables") or ():
+            if var.get("name") == "SUPERNODE_IMAGE":
+                self.config_flower[name] = model.minor_of_image(str(var.get("value") or ""))
 
     def apply_mwrs(self, kind: str, obj: dict[str, Any]) -> None:
         md = obj.get("metadata") or {}
@@ -368,7 +392,7 @@ class ReleaseState:
             rows = []
             for c, (gi, gn) in clusters.items():
                 base = rows_by_cluster[c]
-                rows.append(Row(c, gi, gn, base.supernode, base.supernode_reason, base.apps, base.ready))
+                rows.append(Row(c, gi, gn, base.supernode, base.supernode_reason, base.apps, base.ready, base.skew))
             rows.sort(key=lambda r: (r.group_index if r.group_index is not None else -1, r.cluster))
             pname = placement_of.get(tname) or next(
                 (p.name for p in self.placements.values() if p.role == "clientapp" and p.item is None),
@@ -400,9 +424,10 @@ class ReleaseState:
         required = chosen if min_clusters is None else min_clusters
         warnings = list(self.warnings) + self._mwrs_warnings() + self._placement_warnings(tables)
         not_ready = sorted((r for r in all_rows if not r.ready), key=lambda r: r.cluster)
+        skewed = sorted((r for r in all_rows if r.skew), key=lambda r: r.cluster)
         return Summary(self.release, self.namespace, self.addon, "Manual" if self.manual else "Placements",
                        chosen, ready, required, sn_ok, ca_ok, out_tables, list(self.mwrs.values()), warnings,
-                       not_ready)
+                       not_ready, skewed)
 
     def _row(self, cluster: str, targets: list[tuple[MwrsInfo, list[tuple[str, str]]]], ca_decisions) -> Row:
         rec = self.addons.get(cluster)
@@ -412,10 +437,12 @@ class ReleaseState:
             sn, sn_reason = rec.state, rec.reason
         sn_ok = sn in (model.AVAILABLE, model.DEGRADED)
         apps: list[tuple[str, str, str]] = []
+        app_minors: dict[str, str] = {}
         for m, covering in targets:
             works = self.works.get((m.name, cluster))
             if works:
                 w = model.worst(list(works.values()))
+                app_minors[m.app] = w.flower
                 reason = w.reason
                 if len(works) > 1:
                     reason = (reason + "; " if reason else "") + (
@@ -434,8 +461,38 @@ class ReleaseState:
                 apps.append((m.app, model.WAITING,
                              f"placement {ref} has not chosen this cluster yet (it waits for the ManagedCluster "
                              f"label feature.open-cluster-management.io/addon-{self.addon}=available)"))
-        ready = sn_ok and all(a[1] == model.AVAILABLE for a in apps)
-        return Row(cluster, None, "", sn, sn_reason, apps, ready)
+        skew = self._skew(rec, app_minors)
+        ready = sn_ok and all(a[1] == model.AVAILABLE for a in apps) and not (skew and skew["blocking"])
+        return Row(cluster, None, "", sn, sn_reason, apps, ready, skew)
+
+    def _skew(self, rec: model.AddonRecord | None, app_minors: dict[str, str]) -> dict[str, Any] | None:
+        """The cluster's Flower version skew, as a finding with its fix; None when there is none (or
+        nothing to compare). A ClientApp of another minor than its SuperNode cannot run (the
+        SuperNode's Runtime API refuses it, exit 606): blocking. A SuperNode of another minor than the
+        SuperLink still connects (the Fleet API only warns): reported, not blocking."""
+        supernode = self.config_flower.get(rec.config, "") if rec is not None and rec.config else ""
+        superlink = self.release_flower
+        apps = {a: m for a, m in app_minors.items() if m}
+        off_apps = sorted(a for a, m in apps.items() if supernode and m != supernode)
+        blocking = bool(off_apps)
+        if not blocking and not (supernode and superlink and supernode != superlink) and not (
+                not supernode and superlink and any(m != superlink for m in apps.values())):
+            return None
+        parts = [f"SuperNode {supernode or '?'}"] + [f"ClientApp {a} {m}" for a, m in sorted(apps.items())]
+        parts.append(f"SuperLink {superlink or '?'}")
+        target = superlink or supernode
+        if blocking:
+            fix = (f"the SuperNode refuses the ClientApp SuperExec (exit 606): finish the upgrade to {target} "
+                   f"on this cluster (helm upgrade --set global.flower.version={target}.x, no per-image tag "
+                   "overrides; the SuperNode (addon) and ClientApp (ManifestWorkReplicaSet) rollouts both "
+                   "have to reach it: helm flower status --wait)")
+        else:
+            fix = (f"Flower only warns across minors between SuperNode and SuperLink, but a ServerApp and "
+                   f"ClientApps of different minors may not interoperate: bring this cluster to {target} "
+                   "(remove per-placement hubAddon supernode.image.tag overrides, clientApp image tags, then "
+                   "wait for the addon's rollout: helm flower status --wait)")
+        return {"superNode": supernode, "superLink": superlink, "clientApps": apps, "blocking": blocking,
+                "finding": f"Flower version skew: {', '.join(parts)}; {fix}"}
 
     def _mwrs_warnings(self) -> list[str]:
         out = []
@@ -566,6 +623,13 @@ def _read_release(hub: Hub, release: str, namespace: str, *, addon_name: str | N
     state = _read_placements(hub, release, namespace, addon_name, page_size)
     _load(hub, MANAGED_CLUSTER_ADDONS, state.apply_addon, state, "addons",
           field_selector=state.addon_field_selector(), limit=page_size)
+    try:  # the SuperNode image each cluster runs with (a few objects: default, per placement, per cluster)
+        _load(hub, ADDON_DEPLOYMENT_CONFIGS, state.apply_deployment_config, state, "configs", namespace=namespace,
+              label_selector=release_selector(release), limit=page_size)
+    except HubError as err:
+        if not err.message.startswith("forbidden"):
+            raise
+        state.warnings.append(f"{err.message.split('. Ask')[0]}: the SuperNodes' Flower versions are unknown")
     _load(hub, MANIFEST_WORK_REPLICA_SETS, state.apply_mwrs, state, "mwrs", namespace=namespace,
           label_selector=state.mwrs_selector(), limit=page_size)
     selector = state.work_selector()

@@ -108,6 +108,12 @@ def render_table(summary: Summary, out: TextIO, *, max_rows: int = 50) -> None:
                                        ("PlacementVerified", "PlacementRolledOut", "ManifestworkApplied")) if x)
         out.write(f"\nClientApp {m.app} ({m.name}): {_summary_counts(m.summary)}" + (f"; {conds}" if conds else "")
                   + "\n")
+    if summary.skewed:
+        out.write(f"\nFlower version skew ({len(summary.skewed)} clusters):\n")
+        for r in summary.skewed[:max_rows or None]:
+            out.write(f"  - {r.cluster}: {r.skew['finding'] if r.skew else ''}\n")
+        if max_rows and len(summary.skewed) > max_rows:
+            out.write(f"  ... and {len(summary.skewed) - max_rows} more (-o json lists them all)\n")
     if summary.warnings:
         out.write("\nWarnings:\n")
         for w in summary.warnings:
