@@ -13,6 +13,7 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:  # for `import cases`, `import render`, ...
     sys.path.insert(0, str(_HERE))
 
+import flwr_cli  # noqa: E402
 import render as r  # noqa: E402
 from cases import CASES, CHART, HELM_VERSIONS, NAMESPACE, OTHER_RELEASE, RELEASE, VARIANTS, Case, lint_args, render_case  # noqa: E402
 
@@ -66,15 +67,15 @@ def _prefetch_renders(helm_bins: dict[str, Path], chart_dir: Path):
     r.cancel_pending()
 
 
-@pytest.fixture(scope="session")
-def flwr():
-    import warnings
 
-    import flwr_cli
-
-    with warnings.catch_warnings():  # click/typer deprecation noise while flwr imports
-        warnings.simplefilter("ignore", DeprecationWarning)
-        cli = flwr_cli.load()
-    chart_version = CASES[0].get("global.flower.version")
-    assert cli.version == chart_version, f"the chart runs Flower {chart_version}, the venv has flwr {cli.version}"
-    return cli
+@pytest.fixture(scope="session", params=flwr_cli.supported_releases(), ids=lambda v: f"flwr{v}")
+def flwr(request: pytest.FixtureRequest):
+    """The real parsers of every supported Flower release (schemas/flower-versions.yaml), each run
+    in its own venv .tools/flwr/<release> (one process per release, see flwr_cli.py). A missing
+    venv fails the tests: `make tools-test` makes them."""
+    try:
+        cli = flwr_cli.load_release(request.param)
+    except flwr_cli.MissingReleaseVenv as exc:
+        pytest.fail(str(exc), pytrace=False)
+    assert cli.version == request.param, f".tools/flwr/{request.param} has flwr {cli.version}: run `make tools-test`"
+    return cli  # one process per release for the whole session (flwr_cli.load_release)

@@ -1,6 +1,10 @@
-"""The argument lists the chart renders are accepted by the real flwr 1.41.0 parsers
-(flower-superlink, flower-supernode after OCM's variable substitution, flower-superexec for the
-ServerApp and the ClientApps), are consistent with each other, and name files that are mounted."""
+"""The argument lists the chart renders are accepted by the real parsers of every supported Flower
+release (schemas/flower-versions.yaml; each release's own venv .tools/flwr/<release>, the `flwr`
+fixture: tests run once per release, ids flwr<release>) - flower-superlink, flower-supernode after
+OCM's variable substitution, flower-superexec for the ServerApp and the ClientApps -, are consistent
+with each other, and name files that are mounted. The chart renders the same arguments whatever
+global.flower.version says (test_arguments_do_not_depend_on_the_flower_version), so the default
+render stands for every release."""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ import pytest
 
 import kube as k
 import render as r
-from cases import CASE, NAMESPACE, RELEASE, TEST_VALUES, Case, render_case, variant
-from flwr_cli import ArgsRejected
+from cases import CASE, CASES, NAMESPACE, RELEASE, TEST_VALUES, Case, render_case, variant
+from flwr_cli import ArgsRejected, default_release, supported_releases
 
 pytestmark = pytest.mark.helm
 
@@ -58,7 +62,10 @@ def _check(program: str, ns, c: dict, pod: k.Pod, flwr) -> list[str]:
 
 def test_flower_arguments_parse(objects: list[r.Obj], flwr) -> None:
     errors = []
-    for pod, c, program in k.flower_containers(objects):
+    containers = list(k.flower_containers(objects))
+    # One exchange with the release's parser process for every container of the render.
+    flwr.batch([["parse", program, [str(a) for a in c.get("args") or []]] for _pod, c, program in containers])
+    for pod, c, program in containers:
         try:
             ns = flwr.parse(program, c.get("args") or [])
         except ArgsRejected as exc:
@@ -66,6 +73,22 @@ def test_flower_arguments_parse(objects: list[r.Obj], flwr) -> None:
             continue
         errors += _check(program, ns, c, pod, flwr)
     assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("release", [v for v in supported_releases() if v != default_release()])
+@pytest.mark.parametrize("values", CASES, ids=lambda c: c.id)
+def test_arguments_do_not_depend_on_the_flower_version(helm_bins: dict[str, Path], values: Case, release: str) -> None:
+    """With global.flower.version=<another supported release> every Flower container gets the same
+    arguments as with the default (only images differ): the parsers above check what each release
+    would really be given. (Helm 4 only: the question is the templates', not Helm's.)"""
+    helm = helm_bins["4"]
+    other = Case(f"{values.id}-flower{release}", values.values_files, (*values.set_values, f"global.flower.version={release}"))
+
+    def args(case: Case) -> list:
+        return sorted((c["name"], program, [str(a) for a in c.get("args") or []], pod.owner.embedded)
+                      for pod, c, program in k.flower_containers(r.all_objects(render_case(helm, case))))
+
+    assert args(other) == args(values)
 
 
 def test_flower_processes_that_must_run_are_rendered(objects: list[r.Obj], case: Case) -> None:
