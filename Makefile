@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 # others keep the cores busy. Measured on 2 cores: 2 workers left CPU unused, 3 and 4 used the same.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
-.PHONY: tools tools-demo tools-test tools-e2e test e2e fleet-up fleet-down demo demo-ocm bench lint lock clean schemas scan
+.PHONY: tools tools-demo tools-test tools-e2e test e2e fleet-up fleet-down demo demo-ocm bench lint lock clean schemas scan flwr-nightly
 
 tools: tools-test
 
@@ -71,6 +71,11 @@ lock: tools-demo
 	$(PY) plugin/tools/make_lock.py
 	cd hack/flwr && for f in flwr-*.in; do \
 	  $(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-emit-index-url $$f -o $${f%.in}.lock || exit 1; done
+
+# Early warning, not a gate: the newest flwr-nightly (NOT hash-locked, a moving target) against the
+# chart's rendered Flower arguments; prints the ones it rejects (hack/flwr-nightly.sh).
+flwr-nightly:
+	@bash hack/flwr-nightly.sh
 
 clean:
 	rm -rf $(TOOLS) dist .pytest_cache
