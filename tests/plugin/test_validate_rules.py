@@ -100,8 +100,12 @@ def test_manual_mode_needs_empty_placements(tmp_path):
 
 
 def test_clientapps_without_hub_addon(tmp_path):
-    _, found = validate(tmp_path, deep(HOST, {"hubAddon": {"enabled": False}}))
-    assert only(found, "FLW203")[0]["severity"] == "warning"
+    """An error, as the chart refuses it (found by tests/plugin/test_validate_vs_template.py: was a
+    warning, and only with apps listed)."""
+    code, found = validate(tmp_path, deep(HOST, {"hubAddon": {"enabled": False}}))
+    assert code == 1 and only(found, "FLW203")[0]["severity"] == "error"
+    code, found = validate(tmp_path, deep(HOST, {"hubAddon": {"enabled": False}, "clientApp": {"apps": []}}))
+    assert code == 1 and only(found, "FLW203")[0]["path"] == "$.clientApp.enabled"
 
 
 def test_duplicate_names(tmp_path):

@@ -29,7 +29,7 @@ RULES: dict[str, tuple[str, str]] = {
     # 2xx: semantic rules
     "FLW201": (ERROR, "ClientApp placement is not one of hubAddon.placements"),
     "FLW202": (ERROR, "ClientApp placements must be empty with installStrategy Manual"),
-    "FLW203": (WARNING, "ClientApps enabled without the hubAddon: nothing places them"),
+    "FLW203": (ERROR, "ClientApps enabled without the hubAddon (the chart refuses it)"),
     "FLW204": (ERROR, "duplicate placement, app or cluster name"),
     "FLW205": (WARNING, "no SuperNode will be installed (no placements / no clusters)"),
     "FLW206": (ERROR, "hubAddon.clusters[].placement is not one of hubAddon.placements"),

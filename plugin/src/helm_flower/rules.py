@@ -157,11 +157,11 @@ def clientapp_placements(ctx: Context) -> None:
         return
     apps = _apps(ctx)
     if not ctx.on("hubAddon"):
-        if apps:
-            ctx.add("FLW203", ("clientApp", "enabled"),
-                    "ClientApps are enabled but hubAddon is not: their ManifestWorkReplicaSets refer to "
-                    "Placements (and SuperNodes) this release does not create",
-                    "enable hubAddon, or disable clientApp")
+        # The chart refuses this (templates/checks.yaml), apps or not.
+        ctx.add("FLW203", ("clientApp", "enabled"),
+                "ClientApps are enabled but hubAddon is not: ClientApps ship only to clusters where this "
+                "release's SuperNode runs, and the chart refuses to render them without it",
+                "enable hubAddon, or disable clientApp")
         return
     names = [p.get("name") for _, p in _placements(ctx)]
     manual = not _placements_mode(ctx)
