@@ -471,8 +471,7 @@ class ProcessRunner:
             return argv
         scratch = spec.root / "scratch"
         scratch.mkdir(parents=True, exist_ok=True)
-        text = spec.paths.in_text(config.read_text())
-        text = re.sub(r"(?<=\s)/tmp/", f"{scratch}/", text)
+        text = spec.paths.in_text(config.read_text(), unmounted={"/tmp": scratch})
         text = re.sub(r"listen\s+(\d+)", lambda m: f"listen {LOCAL_HOST}:{container.ports.get(int(m.group(1)), int(m.group(1)))}", text)
         rewrite = self.address_rule(running, container)
         text = re.sub(r"(server\s+)(\S+:\d+)", lambda m: m.group(1) + (rewrite(m.group(2)) or m.group(2)), text)

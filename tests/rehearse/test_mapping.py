@@ -147,3 +147,24 @@ def test_flag_value_and_set_flag_value_use_the_last_occurrence() -> None:
     assert flag_value(args, "--node-config") == "b=2"
     assert set_flag_value(args, "--node-config", "c=3") == ["--node-config", "a=1", "--x", "--node-config=c=3"]
     assert set_flag_value(["--x"], "--node-config", "c=3") == ["--x", "--node-config", "c=3"]
+
+
+def test_paths_in_text_are_mapped_once_even_when_local_paths_contain_a_mount(tmp_path: Path) -> None:
+    """A checkout under /tmp puts local paths under /tmp; a /tmp mount (or nginx's /tmp scratch) must
+    not map them a second time (seen: the fleet gateway's nginx config in a clone under /tmp)."""
+    local = Path("/tmp/clone/pods/gw")
+    paths = PathMapper([
+        Mount("/var/run/flower/ca", local / "ca", "ca", "ConfigMap y"),
+        Mount("/var/run/flower/tls", local / "tls", "tls", "Secret x"),
+    ])
+    config = "ssl_certificate /var/run/flower/tls/tls.crt;\nssl_trusted_certificate '/var/run/flower/ca/ca.crt';\n" \
+             "client_body_temp_path /tmp/body;\nlocation /health { }\n"
+    assert paths.in_text(config, unmounted={"/tmp": local / "scratch"}) == (
+        "ssl_certificate /tmp/clone/pods/gw/tls/tls.crt;\nssl_trusted_certificate '/tmp/clone/pods/gw/ca/ca.crt';\n"
+        "client_body_temp_path /tmp/clone/pods/gw/scratch/body;\nlocation /health { }\n")
+    with_tmp = PathMapper([Mount("/tmp", local / "tmp", "tmp", "emptyDir"),
+                           Mount("/var/run/flower/ca", local / "ca", "ca", "ConfigMap y")])
+    probe = "import os; os.path.exists('/tmp/heartbeat') and open('/var/run/flower/ca/ca.crt')"
+    assert with_tmp.in_text(probe, unmounted={"/tmp": local / "scratch"}) == (
+        "import os; os.path.exists('/tmp/clone/pods/gw/tmp/heartbeat') and open('/tmp/clone/pods/gw/ca/ca.crt')")
+    assert with_tmp.in_text("/tmpfile /var/run/flower/cab") == "/tmpfile /var/run/flower/cab"

@@ -204,13 +204,19 @@ class PathMapper:
     def __init__(self, mounts: Sequence[Mount]) -> None:
         self.mounts = sorted(mounts, key=lambda m: len(m.container_path), reverse=True)
 
-    def in_text(self, text: str) -> str:
-        """Every mounted container path inside ``text`` (a config file, a ``python -c`` probe) mapped."""
-        for mount in self.mounts:
-            base = mount.container_path.rstrip("/")
-            if base:
-                text = re.sub(re.escape(base) + r"(?=/|\b|$)", str(mount.local_path).replace("\\", "/"), text)
-        return text
+    def in_text(self, text: str, unmounted: Mapping[str, Path] | None = None) -> str:
+        """Every mounted container path inside ``text`` (a config file, a ``python -c`` probe) mapped,
+        in one pass: a path already mapped is never mapped again (a local path may itself contain a
+        mount's container path, e.g. /tmp). ``unmounted``: more container path -> local path pairs,
+        used where no mount covers the path."""
+        bases = {m.container_path.rstrip("/"): str(m.local_path) for m in reversed(self.mounts)}
+        for base, local in (unmounted or {}).items():
+            bases.setdefault(base.rstrip("/"), str(local))
+        bases = {b: local.replace("\\", "/") for b, local in bases.items() if b}
+        if not bases:
+            return text
+        pattern = "|".join(re.escape(b) for b in sorted(bases, key=len, reverse=True))
+        return re.sub(rf"(?<![\w./-])(?:{pattern})(?=/|\b|$)", lambda m: bases[m.group(0)], text)
 
     def __call__(self, value: str) -> str | None:
         if not value.startswith("/"):
