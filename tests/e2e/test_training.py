@@ -121,7 +121,6 @@ def test_with_node_auth_registered_supernodes_train_and_an_unregistered_key_is_r
     release = releases("trainauth", "flower-train-auth")
     values = training_values(selector)
     values["global"] = {"nodeAuth": {"enabled": True}}
-    values["hubAddon"]["placements"] = placed_on(selector)["hubAddon"]["placements"]
     values["hubAddon"]["clusters"] = [{"name": c, "nodeConfig": {"partition-id": i, "num-partitions": len(placed)}}
                                       for i, c in enumerate(placed)]
     release.install(values)
