@@ -69,7 +69,7 @@ lock: tools-demo
 	cd hack && $(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-emit-index-url requirements.in -o requirements.lock
 	cd hack && $(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-emit-index-url requirements-test.in -o requirements-test.lock
 	$(PY) plugin/tools/make_lock.py
-	cd hack/flwr && for f in flwr-*.in; do \
+	cd plugin/src/helm_flower/flower_locks && for f in flwr-*.in; do \
 	  $(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-emit-index-url $$f -o $${f%.in}.lock || exit 1; done
 
 # Early warning, not a gate: the newest flwr-nightly (NOT hash-locked, a moving target) against the

@@ -8,8 +8,9 @@
 #         docker-registry and gnupg (release tests: a real OCI registry, chart signing) and
 #         nginx-light (the fleet gateway), installed with apt-get only when missing and only as root.
 #   flwr-versions  one venv per supported Flower release (schemas/flower-versions.yaml), .tools/flwr/<release>,
-#         from hack/flwr/flwr-<release>.lock (uv, hash-checked): flwr and the digits app's packages,
-#         for the tests that run every supported version (parsers, a federation, the SQLite upgrade).
+#         from the plugin's plugin/src/helm_flower/flower_locks/flwr-<release>.lock (uv, hash-checked; the
+#         locks `helm flower rehearse` provisions from): flwr and the digits app's packages, for the tests
+#         that run every supported version (parsers, a federation, the SQLite upgrade).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -132,15 +133,16 @@ install_test_packages() {
   echo "$want" >"$stamp"
 }
 
-# One venv per supported Flower release: .tools/flwr/<release> from hack/flwr/flwr-<release>.lock.
-# Which releases: every hack/flwr/flwr-*.lock (tests/repo/test_single_source.py checks they are exactly
+# One venv per supported Flower release: .tools/flwr/<release> from the plugin's hash lock
+# plugin/src/helm_flower/flower_locks/flwr-<release>.lock (the one `helm flower rehearse` provisions from).
+# Which releases: every flwr-*.lock there (tests/repo/test_single_source.py checks they are exactly
 # the releases of schemas/flower-versions.yaml). Each is created anew when its lock changes (stamp:
 # the lock's sha256); a venv whose lock is gone is removed.
 install_flwr_versions() {
   install_uv
-  local lock release venv stamp want
+  local lock release venv stamp want flwr_locks="$root/plugin/src/helm_flower/flower_locks"
   mkdir -p "$tools/flwr"
-  for lock in "$root"/hack/flwr/flwr-*.lock; do
+  for lock in "$flwr_locks"/flwr-*.lock; do
     [ -e "$lock" ] || continue
     release=$(basename "$lock" .lock); release=${release#flwr-}
     venv="$tools/flwr/$release" stamp="$tools/flwr/$release/.lock-sha256"
@@ -148,7 +150,7 @@ install_flwr_versions() {
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
       continue
     fi
-    log "creating the Flower $release venv .tools/flwr/$release from hack/flwr/flwr-$release.lock (uv, hash-checked)"
+    log "creating the Flower $release venv .tools/flwr/$release from flower_locks/flwr-$release.lock (uv, hash-checked)"
     rm -rf "$venv"
     uv venv --quiet --python "$(command -v python3)" "$venv"
     uv pip install --quiet --python "$venv/bin/python" --require-hashes --no-deps --compile-bytecode -r "$lock"
@@ -158,8 +160,8 @@ install_flwr_versions() {
   for venv in "$tools"/flwr/*/; do
     [ -d "$venv" ] || continue
     release=$(basename "$venv")
-    if [ ! -e "$root/hack/flwr/flwr-$release.lock" ]; then
-      log "removing .tools/flwr/$release (no hack/flwr/flwr-$release.lock any more)"
+    if [ ! -e "$flwr_locks/flwr-$release.lock" ]; then
+      log "removing .tools/flwr/$release (no flower_locks/flwr-$release.lock any more)"
       rm -rf "$venv"
     fi
   done

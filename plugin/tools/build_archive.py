@@ -6,8 +6,10 @@ versions disagree on where plugin.yaml must be: Helm 3 (installing from an http(
 cannot install a local archive) expects it at the root; Helm 4 installing a local archive
 expects <archive name without version>/plugin.yaml; Helm 4 from a URL accepts both.
 The archive is reproducible: sorted entries, owner root, fixed mtimes (SOURCE_DATE_EPOCH,
-default 1980-01-01), gzip without a timestamp. The project's offline OCM schemas
-(schemas/ocm/*.json), when present, are bundled as schemas/ocm/.
+default 1980-01-01), gzip without a timestamp. The package's data ships with it: flower_versions.json
+and the Flower hash locks flower_locks/flwr-<release>.lock that rehearse provisions from. The
+project's fleet schema (schemas/fleet.schema.json) and its offline OCM schemas (schemas/ocm/*.json,
+when present) are bundled under schemas/.
 """
 
 from __future__ import annotations
@@ -52,8 +54,10 @@ def members() -> list[tuple[str, Path]]:
     """(path in the plugin, file) for everything the installed plugin needs."""
     found = [(name, PLUGIN / name) for name in FILES if (PLUGIN / name).is_file()]
     for path in sorted((PLUGIN / "src").rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".json", ".typed"):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".json", ".typed", ".lock"):
             found.append((path.relative_to(PLUGIN).as_posix(), path))
+    fleet = REPO / "schemas" / "fleet.schema.json"  # rehearse's --fleet format (helm_flower.fleet finds it there)
+    found.append(("schemas/fleet.schema.json", fleet))
     schemas = REPO / "schemas" / "ocm"
     if schemas.is_dir():
         for path in sorted(schemas.glob("*.json")):

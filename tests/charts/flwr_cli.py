@@ -10,7 +10,7 @@ Two ways to reach them:
 
 - ``load()``: in-process, the flwr of the running Python (the main venv, .tools/venv).
 - ``load_release("1.41.0")``: through that release's own venv, .tools/flwr/<release> (made by
-  ``make tools-test`` from hack/flwr/flwr-<release>.lock). This file is also the program that runs
+  ``make tools-test`` from plugin/src/helm_flower/flower_locks/flwr-<release>.lock). This file is also the program that runs
   there (``python -I flwr_cli.py --serve``): ONE process per release, which reads JSON batches of
   cases from stdin (one batch per line: ``[["parse", program, [args...]], ["node-config", text],
   ...]``) and answers each batch with one line of JSON results. It imports only the standard
@@ -110,7 +110,7 @@ class ReleaseFlwrCli:
         if not python.exists():
             raise MissingReleaseVenv(
                 f"no venv for Flower {release}: {python} is missing; run `make tools-test` "
-                f"(hack/install-tools.sh flwr-versions makes .tools/flwr/<release> from hack/flwr/flwr-<release>.lock)")
+                f"(hack/install-tools.sh flwr-versions makes .tools/flwr/<release> from plugin/src/helm_flower/flower_locks/flwr-<release>.lock)")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
         env.update(FLWR_TELEMETRY_ENABLED="0", FLWR_DISABLE_UPDATE_CHECK="1", PYTHONDONTWRITEBYTECODE="1")
         # -I: isolated (no script directory, PYTHONPATH or user site on sys.path): only the venv's packages.

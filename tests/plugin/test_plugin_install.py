@@ -1,7 +1,7 @@
 """The plugin installed into the real Helm 4.1.4 and 3.17.3 (isolated HELM_DATA_HOME,
 HELM_CONFIG_HOME, HELM_CACHE_HOME, HELM_PLUGINS), from the directory and from the packaged
 archive, then used through helm: help, the example values files, the corpus of broken values
-files, rendered validation and helm's global flags.
+files, rendered validation, helm's global flags, and a rehearsal that provisions its own Flower.
 
 Each install runs the install hook, which builds the plugin's virtual environment (pip installs
 the locked uv wheel, uv the rest): it is done once per helm version and install mode per session,
@@ -23,13 +23,15 @@ import sys
 import tarfile
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from helm_flower import __version__
+from helm_flower import __version__, flower_versions
+from helm_flower.rehearse.processes import marked_pids
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "plugin"
@@ -342,6 +344,65 @@ def test_rendered_through_helm(helm, ocm_crds_dir):
     assert any(n.startswith("validated ") for n in notes)
 
 
+# --- rehearse from the installed plugin ---------------------------------------------------------------
+
+
+def _rehearse(helm: Helm, cache: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """`helm flower rehearse` of the checkout's chart and digits app on the sample fleet, one round, with
+    a PATH without flwr (nor python: only the plugin's own venv) and Helm's cache home ``cache``."""
+    marker = f"test-plugin-rehearse-{uuid.uuid4().hex}"
+    env = {"PATH": os.pathsep.join(["/usr/bin", "/bin"]), "HELM_CACHE_HOME": str(cache),
+           "HELM_FLOWER_REHEARSAL_ID": marker}
+    assert shutil.which("flower-superlink", path=env["PATH"]) is None
+    proc = helm("flower", "rehearse", str(CHART), "--fleet", str(REPO / "examples" / "fleet.yaml"),
+                "--app", str(REPO / "flower-apps" / "digits"), "--rounds", "1", "-o", "json", *args,
+                env=env, timeout=900)
+    assert marked_pids(marker) == [], "processes of the rehearsal survived"
+    try:
+        return proc, json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"no JSON summary (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+
+
+def test_rehearse_provisions_flower_once_per_cache(installed, tmp_path_factory):
+    """The packaged plugin, installed in Helm 4 then used from Helm 3 with the same Helm cache home and
+    no flwr anywhere: the first rehearsal provisions the chart's Flower release into
+    $HELM_CACHE_HOME/helm-flower/flwr/<release>-<key> (uv, from the lock shipped in the plugin) and
+    trains one round with it; the second finds it there, says nothing about provisioning, and resolves
+    its binaries in a fraction of the time. --flwr-venv (an existing venv of another version) goes
+    through Helm too and is refused, not replaced."""
+    cache = tmp_path_factory.mktemp("helm-cache-rehearse")
+    release = flower_versions.default_version()
+    runs = {}
+    for version in ("4", "3"):
+        proc, summary = _rehearse(installed[(version, "archive")], cache)
+        assert proc.returncode == 0 and summary["ok"], proc.stderr[-4000:]
+        assert summary["status"] == "finished:completed" and summary["rounds_completed"] == 1
+        assert summary["flwr_version"] == release
+        runs[version] = (proc, summary)
+    venvs = list((cache / "helm-flower" / "flwr").glob(f"{release}-*"))
+    assert len(venvs) == 1 and (venvs[0] / "bin" / "flower-superlink").exists(), venvs
+    assert not list((cache / "helm-flower" / "flwr").glob(".*.building-*"))
+    cold, warm = runs["4"], runs["3"]
+    assert f"helm flower: provisioning Flower {release} into {venvs[0]} " in cold[0].stderr, cold[0].stderr[-3000:]
+    assert f"helm flower: Flower {release} ready in " in cold[0].stderr
+    assert "provisioning" not in warm[0].stderr and "uv:" not in warm[0].stderr, warm[0].stderr[-3000:]
+    for _, summary in runs.values():  # every Flower process ran from the cached venv
+        programs = {Path(p["argv"][0]).parent for p in summary["processes"]}
+        assert programs == {venvs[0] / "bin"}, programs
+    cold_s, warm_s = cold[1]["timings"]["flwr"], warm[1]["timings"]["flwr"]
+    print(f"\n[rehearse] Flower {release} binaries: provisioned in {cold_s:.1f} s (helm4), reused in {warm_s:.2f} s "
+          f"(helm3); whole runs {cold[1]['wall_seconds']:.0f} s and {warm[1]['wall_seconds']:.0f} s")
+    assert warm_s < 2 and warm_s * 5 < cold_s
+
+    other = next(m["release"] for m in flower_versions.table()["minors"].values() if m["release"] != release)
+    proc, summary = _rehearse(installed[("4", "archive")], cache, "--set", f"global.flower.version={other}",
+                              "--flwr-venv", str(venvs[0]))
+    assert proc.returncode == 2 and summary["error"]["component"] == "flwr version", proc.stderr[-3000:]
+    assert f"Flower {other}" in summary["error"]["message"] and f"flwr {release}" in summary["error"]["message"]
+    assert summary["processes"] == [] and "provisioning" not in proc.stderr
+
+
 # --- packaging ------------------------------------------------------------------------------------
 
 
@@ -357,6 +418,10 @@ def test_archive_layout_and_reproducibility(tmp_path):
         modes = {m.name: m.mode for m in tar.getmembers()}
     for root in ("", "helm-flower/"):  # Helm 3 (URL) reads the root, Helm 4 (local file) helm-flower/
         assert f"{root}plugin.yaml" in names and f"{root}src/helm_flower/cli.py" in names
+        locks = {n for n in names if n.startswith(f"{root}src/helm_flower/flower_locks/")}
+        releases = [m["release"] for m in flower_versions.table()["minors"].values()]
+        assert locks == {f"{root}src/helm_flower/flower_locks/flwr-{r}.lock" for r in releases}  # what rehearse provisions
+        assert f"{root}schemas/fleet.schema.json" in names  # rehearse --fleet
         assert modes[f"{root}bin/helm-flower"] & 0o111 and modes[f"{root}scripts/install.sh"] & 0o111
     assert not [n for n in names if ".venv" in n or "__pycache__" in n or n.startswith(("/", "./"))]
 

@@ -1,4 +1,5 @@
-"""The rehearsal refuses (exit 2) when the installed flwr is not the chart's Flower version."""
+"""The rehearsal refuses (exit 2) when the flwr it is given (--flwr-venv) is not the chart's Flower
+version (without --flwr-venv it provisions the chart's own: test_flwr_venv.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import yaml
 from rehearse_helpers import CHART, DIGITS, FLEET, PYTHON, cli_env, leftover
 
 from helm_flower.rehearse.errors import EXIT_REFUSED, Refusal
-from helm_flower.rehearse.runner import check_versions, installed_flwr_version
+from helm_flower.rehearse.flwr_venv import check_versions, installed_flwr_version
 
 CHART_VERSION = yaml.safe_load((CHART / "values.yaml").read_text())["global"]["flower"]["version"]
 
@@ -48,11 +49,11 @@ def test_installed_version_of_the_project_venv() -> None:
 
 
 @pytest.mark.helm
-def test_cli_refuses_a_chart_of_another_flower_version_before_starting_anything() -> None:
+def test_cli_refuses_a_flwr_venv_of_another_flower_version_before_starting_anything() -> None:
     marker = f"test-refuse-{uuid.uuid4().hex}"
     proc = subprocess.run(
         [str(PYTHON), "-m", "helm_flower.rehearse", str(CHART), "--fleet", str(FLEET), "--app", str(DIGITS),
-         "--set", "global.flower.version=1.41.0", "-o", "json"],
+         "--set", "global.flower.version=1.41.0", "--flwr-venv", str(PYTHON.parent.parent), "-o", "json"],
         env=cli_env(marker), capture_output=True, text=True, timeout=120, check=False,
     )
     assert proc.returncode == 2, proc.stderr

@@ -1,6 +1,6 @@
 """Every supported Flower release trains: the chart rendered with global.flower.version=<release>,
 run as real local processes from that release's own venv (.tools/flwr/<release>, make tools-test)
-by the rehearsal (helm flower rehearse --flwr-bin), 3 rounds of flower-apps/digits to central
+by the rehearsal (helm flower rehearse --flwr-venv), 3 rounds of flower-apps/digits to central
 accuracy >= 0.85. The default release is trained by test_e2e.py (main venv); this covers the others.
 """
 
@@ -31,7 +31,7 @@ def test_release_trains_digits_three_rounds(release: str, tmp_path: Path) -> Non
     start = time.monotonic()
     proc = subprocess.run(
         [str(PYTHON), "-m", "helm_flower.rehearse", str(CHART), "--fleet", str(FLEET), "--app", str(DIGITS),
-         "--set", f"global.flower.version={release}", "--flwr-bin", str(bin_dir), "--rounds", "3",
+         "--set", f"global.flower.version={release}", "--flwr-venv", str(bin_dir), "--rounds", "3",
          "--keep-logs", str(tmp_path / "logs"), "-o", "json"],
         env=cli_env(marker), capture_output=True, text=True, timeout=900, check=False,
     )

@@ -90,12 +90,12 @@ def _pins(text: str) -> dict[str, str]:
 
 
 def test_every_supported_release_has_a_hash_locked_venv_and_no_other():
-    """hack/flwr/flwr-<release>.lock (the venv .tools/flwr/<release> of make tools-test) exists for
-    every release of schemas/flower-versions.yaml, pins exactly that flwr and the digits app's
+    """plugin/src/helm_flower/flower_locks/flwr-<release>.lock (what `helm flower rehearse` provisions
+    and the venv .tools/flwr/<release> of make tools-test) exists for every release of schemas/flower-versions.yaml, pins exactly that flwr and the digits app's
     numpy and scikit-learn as hack/requirements.in does, every package with hashes; and there is no
     lock (or .in) for a release the table does not list."""
     releases = {m["release"] for m in _flower_table()["minors"].values()}
-    flwr_dir = ROOT / "hack" / "flwr"
+    flwr_dir = ROOT / "plugin" / "src" / "helm_flower" / "flower_locks"
     locks = {p.name[len("flwr-"):-len(".lock")]: p for p in flwr_dir.glob("flwr-*.lock")}
     ins = {p.name[len("flwr-"):-len(".in")]: p for p in flwr_dir.glob("flwr-*.in")}
     assert set(locks) == releases, f"locks for {sorted(locks)}, supported releases {sorted(releases)}"

@@ -19,8 +19,13 @@ and tear everything down."""
 
 EPILOG = """\
 exit codes: 0 the run finished; 1 a component or the run failed (its name and last log lines
-are printed); 2 refused (e.g. installed flwr differs from the chart's global.flower.version);
-130/143 interrupted."""
+are printed); 2 refused (e.g. the --flwr-venv flwr differs from the chart's global.flower.version);
+130/143 interrupted.
+
+Flower binaries: --flwr-venv DIR; else the chart's Flower version next to python or on PATH; else a
+venv of that release provisioned on first use (uv, hash-locked by the plugin, progress on stderr)
+into $HELM_CACHE_HOME/helm-flower/flwr/<release>-<key> and reused after (`helm env HELM_CACHE_HOME`;
+delete the directory to reclaim the space)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, namespace: bool = True, helm_values: bool = True) -> None:
@@ -49,7 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, namespace: bool = True, he
     parser.add_argument("--startup-timeout", type=float, default=60.0, metavar="SECONDS",
                         help="per start-up step: /health, registration (default 60)")
     parser.add_argument("--run-timeout", type=float, default=1800.0, metavar="SECONDS", help="for flwr run (default 1800)")
-    parser.add_argument("--flwr-bin", metavar="DIR", help="directory with flower-superlink & co. (default: next to python)")
+    parser.add_argument("--flwr-venv", metavar="DIR",
+                        help="a venv (or its bin directory) with flwr of the chart's Flower version (default: "
+                             "that flwr next to python or on PATH, else a venv provisioned once into "
+                             "$HELM_CACHE_HOME/helm-flower/flwr)")
+    parser.add_argument("--flwr-bin", dest="flwr_venv", help=argparse.SUPPRESS)  # the former name
     parser.add_argument("-v", "--verbose", action="store_true", help="print every local command line")
 
 
@@ -85,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         startup_timeout=args.startup_timeout,
         run_timeout=args.run_timeout,
         add_partitions=args.add_partitions,
-        flwr_bin=args.flwr_bin,
+        flwr_venv=args.flwr_venv,
     )
     human = sys.stdout if output == "table" else sys.stderr
     reporter = Reporter(human, verbose=getattr(args, "verbose", False))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -20,6 +18,7 @@ from typing import Any
 
 from . import helm as helm_mod
 from .errors import Interrupted, Refusal, RehearsalError
+from .flwr_venv import check_versions, flower_bin_dir, installed_flwr_version, require_chart_version
 from .. import naming
 from .mapping import (
     LOCAL_HOST,
@@ -35,7 +34,6 @@ from .plan import CLIENTAPP, Component, Plan, build_plan
 from .processes import MARKER_ENV, Proc, Supervisor, describe_pids, flower_env, free_port
 from .stream import StreamParser
 
-FLWR_BIN_ENV = "HELM_FLOWER_FLWR_BIN"
 REGISTERED = re.compile(r"SuperNode ID:")
 COMPLETED = "finished:completed"
 
@@ -53,7 +51,7 @@ class Options:
     startup_timeout: float = 60.0
     run_timeout: float = 1800.0
     add_partitions: bool = True
-    flwr_bin: str | None = None
+    flwr_venv: str | None = None
     helm: str | None = None
 
 
@@ -165,66 +163,6 @@ class NullReporter:  # pylint: disable=unused-argument,too-many-public-methods
     def close(self) -> None: ...
 
 
-# --- flwr discovery ----------------------------------------------------------
-
-
-def flower_bin_dir(explicit: str | None = None) -> Path:
-    """Where flower-superlink, flower-supernode, flower-superexec and flwr are."""
-    candidates = [Path(p) for p in (explicit, os.environ.get(FLWR_BIN_ENV)) if p]
-    candidates.append(Path(sys.executable).parent)
-    for candidate in candidates:
-        if (candidate / "flower-superlink").exists():
-            return candidate
-    found = shutil.which("flower-superlink")
-    if found:
-        return Path(found).parent
-    raise Refusal(
-        f"flower-superlink not found (looked in {', '.join(map(str, candidates))} and PATH); "
-        f"install flwr or set {FLWR_BIN_ENV}",
-        component="flwr",
-    )
-
-
-def installed_flwr_version(bin_dir: Path) -> str | None:
-    """The flwr version installed next to ``bin_dir`` (dist-info), without starting Python."""
-    for pattern in ("../lib/python*/site-packages/flwr-*.dist-info", "../lib64/python*/site-packages/flwr-*.dist-info"):
-        for dist in sorted(bin_dir.glob(pattern)):
-            name = dist.name[len("flwr-") : -len(".dist-info")]
-            if name:
-                return name
-    if bin_dir.resolve() == Path(sys.executable).parent.resolve():
-        from importlib import metadata  # pylint: disable=import-outside-toplevel
-
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            return metadata.version("flwr")
-    try:
-        out = subprocess.run(
-            [str(bin_dir / "flwr"), "--version"], capture_output=True, text=True, timeout=60, check=False
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    match = re.search(r"(\d+\.\d+\.\d+\S*)", out)
-    return match.group(1) if match else None
-
-
-def check_versions(chart_version: str | None, installed: str | None) -> None:
-    """Refuse (exit 2) unless the chart's global.flower.version equals the installed flwr."""
-    if chart_version is None:
-        raise Refusal(
-            "cannot tell the chart's Flower version (no app.kubernetes.io/version label on the SuperLink)",
-            component="flwr version",
-        )
-    if installed is None:
-        raise Refusal("cannot tell the installed flwr version", component="flwr version")
-    if chart_version != installed:
-        raise Refusal(
-            f"the chart deploys Flower {chart_version} (global.flower.version) but flwr {installed} is "
-            f"installed here; a rehearsal with other binaries proves nothing. Install flwr=={chart_version} "
-            f"(or set {FLWR_BIN_ENV} to its bin directory), or rehearse with --set global.flower.version={installed}",
-            component="flwr version",
-        )
-
-
 # --- signals -----------------------------------------------------------------
 
 
@@ -321,11 +259,12 @@ def _prepare(options: Options, reporter: NullReporter, result: Result, t0: float
     )
     result.timings["render"] = time.monotonic() - t0
     reporter.rendered(render, options)
-    bin_dir = flower_bin_dir(options.flwr_bin)
-    result.flwr_version = installed_flwr_version(bin_dir)
     from .plan import chart_flower_version  # pylint: disable=import-outside-toplevel
 
-    chart_version = chart_flower_version(render.objects, options.release, options.namespace)
+    chart_version = require_chart_version(chart_flower_version(render.objects, options.release, options.namespace))
+    bin_dir = flower_bin_dir(options.flwr_venv, chart_version)
+    result.flwr_version = installed_flwr_version(bin_dir)
+    result.timings["flwr"] = time.monotonic() - t0 - result.timings["render"]
     reporter.versions(chart_version, result.flwr_version, bin_dir)
     check_versions(chart_version, result.flwr_version)
     try:
