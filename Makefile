@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 # others keep the cores busy. Measured on 2 cores: 2 workers left CPU unused, 3 and 4 used the same.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
-.PHONY: tools tools-demo tools-test tools-e2e test e2e fleet-up fleet-down demo demo-ocm bench lint lock clean schemas scan flwr-nightly
+.PHONY: tools tools-demo tools-test tools-e2e test e2e fleet-up fleet-down demo demo-ocm bench lint lock clean schemas scan flwr-nightly mutation
 
 tools: tools-test
 
@@ -56,6 +56,12 @@ demo-ocm: tools-e2e
 # All benchmarks, or some: make bench BENCH="suite plugin_install" (bench/bench_<name>.py).
 bench: tools-test
 	$(PY) bench/run.py $(BENCH)
+
+# Mutation testing of the plugin's deciding modules (mutmut, hack/mutation/run.py) in a scratch copy; not
+# part of make test. Some modules: make mutation MUTATION_MODULES="nodeconfig strvals". bench reports it.
+MUTATION_MODULES ?=
+mutation: tools-test
+	$(PY) hack/mutation/run.py $(MUTATION_MODULES)
 
 scan: tools-demo
 	@bash hack/scan/install.sh
