@@ -26,7 +26,7 @@ tools-demo:
 
 tools-test:
 	@bash hack/install-tools.sh helm venv test flwr-versions
-	@bash hack/install-go-tools.sh ocm-crds actionlint ct helm-docs
+	@bash hack/install-go-tools.sh ocm-crds actionlint ct helm-docs cyclonus
 	@bash hack/scan/install.sh
 
 tools-e2e: tools-test

@@ -25,6 +25,7 @@ ocm-crds|ocm-api|-||OCM CustomResourceDefinitions (open-cluster-management.io/ap
 actionlint|actionlint|github.com/rhysd/actionlint/cmd/actionlint||GitHub workflow linter (rhysd/actionlint)
 ct|ct|github.com/helm/chart-testing/v3/ct||chart-testing, ct lint (helm/chart-testing)
 helm-docs|helm-docs|github.com/norwoodj/helm-docs/cmd/helm-docs||chart README generator (norwoodj/helm-docs)
+cyclonus|cyclonus|github.com/mattfenwick/cyclonus/cmd/cyclonus||NetworkPolicy analyzer, the independent judge of the rendered policies in tests (mattfenwick/cyclonus)
 clusteradm|clusteradm|open-cluster-management.io/clusteradm/cmd/clusteradm||OCM command line (open-cluster-management.io/clusteradm; charts of OCM from its go.mod replace)
 '
 
@@ -54,6 +55,8 @@ version_ldflags() { # name -> -X flags that make `--version` tell the truth
     helm-docs)
       v=$(module_version helm-docs github.com/norwoodj/helm-docs)
       printf -- '-X main.version=%s' "${v#v}" ;;
+    cyclonus)
+      printf -- '-X github.com/mattfenwick/cyclonus/pkg/cli.version=%s' "$(module_version cyclonus github.com/mattfenwick/cyclonus)" ;;
     clusteradm) # the default bundle (OCM images of init/join) is the OCM whose charts it embeds
       v=$(module_version clusteradm open-cluster-management.io/clusteradm); major=${v#v}; major=${major%%.*}; minor=$(cut -d. -f2 <<<"$v")
       local ocm
