@@ -34,6 +34,8 @@ def _supported_minors() -> str:
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUZm9vYmFy\n-----END CERTIFICATE-----\n"
 HOST = "superlink.exposure.host=flower.example.com"
+# The ingress controller's peers, without which Ingress exposure is refused first.
+CONTROLLER = "superlink.networkPolicy.ingressControllerFrom[0].namespaceSelector.matchLabels.team=ingress"
 _ERROR = re.compile(r"execution error at \(([^:()]+):\d+:\d+\): (.*)")
 
 
@@ -92,7 +94,7 @@ GUARDS = [
     Guard("clientapps-without-hub-addon", ("hubAddon.enabled=false",),
           CHECKS, "clientApp.enabled: ClientApps ship only to clusters where this release's SuperNode runs; enable "
                   "hubAddon too, or disable clientApp"),
-    *[Guard(f"plaintext-{kind}", ("global.tls.mode=disabled", f"superlink.exposure.type={kind}", HOST),
+    *[Guard(f"plaintext-{kind}", ("global.tls.mode=disabled", f"superlink.exposure.type={kind}", HOST, CONTROLLER),
             CHECKS, f"superlink.exposure.type: {kind} serves TLS to SuperNodes, which global.tls.mode=disabled makes "
                     "dial in plain text; enable TLS or use ClusterIP, NodePort or LoadBalancer")
       for kind in ("Ingress", "Route")],
@@ -115,7 +117,7 @@ GUARDS = [
           "flower-federation/charts/superlink/templates/gateway.yaml",
           "global.tls.existingSecret: name the Secret with tls.crt, tls.key and ca.crt (global.tls.mode is "
           "existingSecret)", schema="existingSecret"),
-    *[Guard(f"{kind.lower()}-without-host", (f"superlink.exposure.type={kind}",),
+    *[Guard(f"{kind.lower()}-without-host", (f"superlink.exposure.type={kind}", CONTROLLER),
             f"flower-federation/charts/superlink/templates/{kind.lower()}.yaml",
             f"superlink.exposure.host: {kind} exposure needs the DNS name SuperNodes dial", schema="host")
       for kind in ("Ingress", "Route")],
@@ -124,6 +126,14 @@ GUARDS = [
           "superlink.exposure.allApis: exposing every API lets managed clusters reach the unauthenticated Control "
           "API; set superlink.exposure.acknowledgeUnauthenticatedControlApi=true to accept that, or keep allApis "
           "false (Fleet API only)", schema="acknowledgeUnauthenticatedControlApi"),
+    *[Guard(f"{kind.lower()}-without-controller-peers", (f"superlink.exposure.type={kind}", HOST, *more),
+            "flower-federation/charts/superlink/templates/networkpolicy.yaml",
+            f"superlink.networkPolicy.ingressControllerFrom: {kind} exposure reaches the SuperLink through the "
+            "cluster's ingress controller; name its pods (e.g. a namespaceSelector for the controller's namespace) "
+            "so that no other pod reaches the SuperLink's API port, which also serves the Control API; or set "
+            "superlink.networkPolicy.enabled=false")
+      for kind, more in (("Ingress", ()), ("Route", ("superlink.exposure.allApis=true",
+                                                     "superlink.exposure.acknowledgeUnauthenticatedControlApi=true")))],
     Guard("registrar-script-missing", ("global.nodeAuth.enabled=true",),
           "flower-federation/charts/superlink/templates/node-auth-registrar.yaml",
           "files/node_auth_registrar.py is missing from the superlink chart",
@@ -159,6 +169,8 @@ SOURCES = {
     "ingress-without-host": ("charts/flower-superlink/templates/ingress.yaml", ""),
     "route-without-host": ("charts/flower-superlink/templates/route.yaml", ""),
     "all-apis-unacknowledged": ("charts/flower-superlink/templates/_helpers.tpl", ""),
+    "ingress-without-controller-peers": ("charts/flower-superlink/templates/_helpers.tpl", "controller-peers"),
+    "route-without-controller-peers": ("charts/flower-superlink/templates/_helpers.tpl", "controller-peers"),
     "registrar-script-missing": ("charts/flower-superlink/templates/node-auth-registrar.yaml", ""),
     "supernode-key-script-missing": ("charts/flower-hub-addon/templates/_addontemplate.tpl", ""),
 }

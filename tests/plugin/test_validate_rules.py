@@ -285,6 +285,25 @@ def test_all_apis_exposure(tmp_path):
     assert only(found, "FLW230")[0]["severity"] == "warning" and not only(found, "FLW236")
 
 
+def test_ingress_controller_peers(tmp_path):
+    """FLW235 mirrors the chart: Ingress (or a Route with allApis) with NetworkPolicies needs the
+    ingress controller's peers, else the SuperLink's port would admit any pod."""
+    controller = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    route = {"type": "Route", "host": "fl.example.com", "allApis": True, "acknowledgeUnauthenticatedControlApi": True}
+    for exposure in ({"type": "Ingress", "host": "fl.example.com"}, route):
+        _, found = validate(tmp_path, {"superlink": {"exposure": exposure}})
+        (finding,) = only(found, "FLW235")
+        assert finding["severity"] == "error"
+        assert finding["path"] == "$.superlink.networkPolicy.ingressControllerFrom"
+        assert exposure["type"] in finding["message"]
+        for policy in ({"ingressControllerFrom": controller}, {"enabled": False}):
+            _, found = validate(tmp_path, {"superlink": {"exposure": exposure, "networkPolicy": policy}})
+            assert not only(found, "FLW235")
+    for exposure in ({"type": "Route", "host": "fl.example.com"}, {"type": "LoadBalancer", "host": "fl.example.com"}):
+        _, found = validate(tmp_path, {"superlink": {"exposure": exposure}})
+        assert not only(found, "FLW235")
+
+
 def test_hub_addon_with_a_superlink_elsewhere(tmp_path):
     _, found = validate(tmp_path, {"superlink": {"enabled": False}})
     assert ":0" in only(found, "FLW234")[0]["message"]

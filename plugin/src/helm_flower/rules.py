@@ -516,6 +516,7 @@ def exposure(ctx: Context) -> None:
                 "in OSS Flower) and the Runtime API become reachable from the managed clusters"
                 + (", not only the Fleet API" if not ranges else ranges),
                 "use type Ingress or Route: the chart routes only /v1/fleet/ and /health to the SuperLink")
+    _ingress_controller_peers(ctx, kind, exposure_values)
     if kind in ("Ingress", "Route") and not host:
         ctx.add("FLW231", ("superlink", "exposure", "host"),
                 f"{kind} exposure needs superlink.exposure.host (the DNS name SuperNodes dial)",
@@ -540,6 +541,22 @@ def exposure(ctx: Context) -> None:
             ctx.add("FLW233", ("superlink", "exposure", "nodePort"),
                     f"node port {truncate(node_port)} is outside Kubernetes' default range 30000-32767",
                     "pick a free port in 30000-32767")
+
+
+def _ingress_controller_peers(ctx: Context, kind: str, exposure_values: dict[str, Any]) -> None:
+    """Ingress (or a Route with allApis) reaches the SuperLink's one port through the ingress controller:
+    the chart refuses a NetworkPolicy that does not name the controller's pods (it would admit any pod)."""
+    policy = ctx.dict("superlink", "networkPolicy")
+    if "ingressControllerFrom" not in policy:  # a chart without the value
+        return
+    proxied = kind == "Ingress" or (kind == "Route" and not _empty(exposure_values.get("allApis")))
+    if proxied and not _empty(policy.get("enabled")) and _empty(policy.get("ingressControllerFrom")):
+        ctx.add("FLW235", ("superlink", "networkPolicy", "ingressControllerFrom"),
+                f"{kind} exposure with NetworkPolicies but no superlink.networkPolicy.ingressControllerFrom: "
+                "the SuperLink's API port (which also serves the Control API) would admit any pod "
+                "(the chart refuses to render)",
+                "name the ingress controller's pods, e.g. a namespaceSelector for its namespace "
+                "(kubernetes.io/metadata.name: ingress-nginx), or set superlink.networkPolicy.enabled=false")
 
 
 def _external_superlink(ctx: Context) -> None:

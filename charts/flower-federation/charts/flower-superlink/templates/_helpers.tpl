@@ -85,6 +85,19 @@
 {{- define "superlink.gatewayEnabled" -}}
 {{- if and (has .Values.exposure.type (list "NodePort" "LoadBalancer" "Route")) (not .Values.exposure.allApis) }}true{{ end -}}
 {{- end -}}
+{{/* Exposure through an in-cluster proxy straight to the SuperLink: Ingress, or a Route with allApis. */}}
+{{- define "superlink.proxiedExposure" -}}
+{{- if or (eq .Values.exposure.type "Ingress") (and (eq .Values.exposure.type "Route") .Values.exposure.allApis) }}true{{ end -}}
+{{- end -}}
+
+{{/* networkPolicy.ingressControllerFrom as a YAML list; fails the render when it is empty. */}}
+{{- define "superlink.ingressControllerPeers" -}}
+{{- if not .Values.networkPolicy.ingressControllerFrom -}}
+{{- fail (printf "superlink.networkPolicy.ingressControllerFrom: %s exposure reaches the SuperLink through the cluster's ingress controller; name its pods (e.g. a namespaceSelector for the controller's namespace) so that no other pod reaches the SuperLink's API port, which also serves the Control API; or set superlink.networkPolicy.enabled=false" .Values.exposure.type) -}}
+{{- end -}}
+{{- toYaml .Values.networkPolicy.ingressControllerFrom -}}
+{{- end -}}
+
 {{- define "superlink.gatewayName" -}}{{ include "flower.name" (list . "fleet-gateway") }}{{- end -}}
 
 {{/* Fails the render when every API is exposed without the explicit acknowledgement. */}}
