@@ -65,10 +65,21 @@ class Peer:
     namespace: str | None = None
     labels: dict = field(default_factory=dict, hash=False)
     namespace_labels: dict = field(default_factory=dict, hash=False)
+    pod: k.Pod | None = field(default=None, compare=False, hash=False, repr=False)  # a rendered one
 
     @classmethod
     def of(cls, pod: k.Pod, ip: str) -> Peer:
-        return cls(f"{pod.owner.kind} {pod.namespace}/{pod.owner.name}", ip, pod.namespace, pod.labels, pod.namespace_labels)
+        return cls(f"{pod.owner.kind} {pod.namespace}/{pod.owner.name}", ip, pod.namespace, pod.labels,
+                   pod.namespace_labels, pod)
+
+    @property
+    def component(self) -> str:
+        return self.labels.get("app.kubernetes.io/component", "")
+
+    @property
+    def on_hub(self) -> bool:
+        """One of the release's pods on the hub (not from the AddOnTemplate or a ManifestWork)."""
+        return self.pod is not None and not self.pod.owner.embedded
 
     def traffic_peer(self) -> dict:
         if self.namespace is None:
@@ -114,12 +125,16 @@ def _extra_peers(case: Case, lookalikes: bool = False) -> list[Peer]:
         if not lookalikes:
             peers.append(Peer(f"extraIngressFrom[{i}]", f"10.244.8.{i + 1}", namespace, labels, ns_labels))
         elif labels:
-            peers.append(Peer(f"a neighbour of extraIngressFrom[{i}]", f"10.244.8.{i + 101}", namespace, STRANGER, ns_labels))
+            peers.append(Peer(f"a neighbour of extraIngressFrom[{i}]", f"10.244.8.{i + 101}", namespace, STRANGER,
+                              ns_labels))
     return peers
 
 
-def _component(pod: k.Pod) -> str:
-    return pod.labels.get("app.kubernetes.io/component", "")
+def _ports(pod: k.Pod) -> list[Port]:
+    """The pod's container ports, then OTHER_PORTS it does not have."""
+    ports = [Port(cp["containerPort"], cp.get("name", ""), cp.get("protocol", "TCP"))
+             for c in pod.spec["containers"] for cp in c.get("ports") or []]
+    return ports + [Port(n) for n in OTHER_PORTS if n not in {p.number for p in ports}]
 
 
 def _ingress_halves(objs: list[r.Obj]) -> list[dict]:
@@ -138,7 +153,8 @@ def _ingress_halves(objs: list[r.Obj]) -> list[dict]:
     return out
 
 
-def admitted(tmp_path: Path, policies: list[dict], dst: Peer, sources: list[Peer], ports: list[Port]) -> set[tuple[str, str]]:
+def admitted(tmp_path: Path, policies: list[dict], dst: Peer, sources: list[Peer],
+             ports: list[Port]) -> set[tuple[str, str]]:
     """(source, port) of every connection to dst that cyclonus finds allowed."""
     if not CYCLONUS.exists():
         pytest.fail(f"{CYCLONUS} is missing: run `make tools-test` (hack/install-go-tools.sh cyclonus)", pytrace=False)
@@ -158,7 +174,8 @@ def admitted(tmp_path: Path, policies: list[dict], dst: Peer, sources: list[Peer
     proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"cyclonus failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     verdicts = _ALLOWED.findall(proc.stdout)
-    assert len(verdicts) == len(queries), f"cyclonus answered {len(verdicts)} of {len(queries)} queries:\n{proc.stdout[-2000:]}"
+    assert len(verdicts) == len(queries), \
+        f"cyclonus answered {len(verdicts)} of {len(queries)} queries:\n{proc.stdout[-2000:]}"
     return {(src.name, str(port)) for (src, port), verdict in zip(queries, verdicts) if verdict == "TRUE"}
 
 
@@ -168,17 +185,15 @@ def _differences(found: set, expected: set) -> str:
     return "\n".join(lines)
 
 
-def _hub_model(objects: list[r.Obj]) -> tuple[list[r.Obj], list[Peer], dict[int, k.Pod]]:
-    """The hub's objects, every pod of the hub cluster as a Peer (the release's, an in-hub SuperNode
-    with its ClientApps from the first AddOnTemplate instance, and the rest of the world), and the
-    pods behind the peers of the release."""
+def _hub_model(objects: list[r.Obj]) -> tuple[list[r.Obj], list[Peer]]:
+    """The hub's objects, and the release's pods on the hub cluster: its own, and an in-hub SuperNode
+    with its ClientApps (the first AddOnTemplate instance, as local-cluster would run it)."""
     scopes = k.scopes(objects)
     hub = scopes["hub"]
     local_cluster = next((objs for scope, objs in scopes.items() if scope.startswith("managed[")
                           and any(o.origin.startswith("AddOnTemplate/") for o in objs)), [])
-    release_pods = k.pods(hub) + k.pods(local_cluster)
-    peers = [Peer.of(pod, f"10.244.0.{i + 10}") for i, pod in enumerate(release_pods)]
-    return hub, peers, {id(p): pod for p, pod in zip(peers, release_pods)}
+    pods = k.pods(hub) + k.pods(local_cluster)
+    return hub, [Peer.of(pod, f"10.244.0.{i + 10}") for i, pod in enumerate(pods)]
 
 
 @pytest.fixture(params=ANALYZED, ids=lambda c: c.id)
@@ -200,7 +215,7 @@ def _superlink_intends(case: Case, peers: list[Peer], api: Port, ports: list[Por
     if all_apis and exposure in ("NodePort", "LoadBalancer"):
         return {(p.name, str(api)) for p in peers}
     own = {"serverapp", "fleet-gateway", "node-auth-registrar", "supernode"}
-    intended = {p.name for p in peers if p.namespace and p.labels.get("app.kubernetes.io/component") in own
+    intended = {p.name for p in peers if p.pod and p.component in own
                 and p.labels.get("app.kubernetes.io/instance") == RELEASE}
     intended |= {p.name for p in _extra_peers(case)}
     if exposure == "Ingress":
@@ -212,49 +227,43 @@ def _superlink_intends(case: Case, peers: list[Peer], api: Port, ports: list[Por
 
 def test_superlink_admits_exactly_what_the_chart_intends(tmp_path: Path, analyzed_objects: list[r.Obj],
                                                          analyzed_case: Case) -> None:
-    hub, release_peers, pods = _hub_model(analyzed_objects)
+    hub, release_peers = _hub_model(analyzed_objects)
     case = analyzed_case
-    superlinks = [p for p in release_peers if _component(pods[id(p)]) == "superlink" and not pods[id(p)].owner.embedded]
+    superlinks = [p for p in release_peers if p.on_hub and p.component == "superlink"]
     if case.get("superlink.enabled") is False:
         assert not superlinks
         return
     (superlink,) = superlinks
-    found = k.container_port(pods[id(superlink)], "api")
+    found = k.container_port(superlink.pod, "api")
     assert found, "the SuperLink has no port named api"
     api = Port(found[0], "api")
-    ports = [Port(cp["containerPort"], cp.get("name", ""), cp.get("protocol", "TCP"))
-             for c in pods[id(superlink)].spec["containers"] for cp in c.get("ports") or []]
-    ports += [Port(n) for n in OTHER_PORTS if n not in {p.number for p in ports}]
-    ports += [Port(api.number, api.name, protocol) for protocol in ("UDP", "SCTP")]
+    ports = _ports(superlink.pod) + [Port(api.number, api.name, protocol) for protocol in ("UDP", "SCTP")]
     sources = [p for p in release_peers if p is not superlink]
     sources += [INGRESS_CONTROLLER, OPENSHIFT_ROUTER, *_strangers(superlink.namespace), *_extra_peers(case),
                 *_extra_peers(case, lookalikes=True)]
     found_set = admitted(tmp_path, _ingress_halves(hub), superlink, sources, ports)
     expected = _superlink_intends(case, sources, api, ports)
-    assert found_set == expected, f"{case.id}: the SuperLink's NetworkPolicies (cyclonus):\n" + _differences(found_set, expected)
+    assert found_set == expected, \
+        f"{case.id}: the SuperLink's NetworkPolicies (cyclonus):\n" + _differences(found_set, expected)
 
 
 def test_serverapp_admits_nobody(tmp_path: Path, analyzed_objects: list[r.Obj], analyzed_case: Case) -> None:
-    hub, release_peers, pods = _hub_model(analyzed_objects)
-    for serverapp in [p for p in release_peers if _component(pods[id(p)]) == "serverapp" and not pods[id(p)].owner.embedded]:
-        pod = pods[id(serverapp)]
-        ports = [Port(cp["containerPort"], cp.get("name", "")) for c in pod.spec["containers"] for cp in c.get("ports") or []]
-        ports += [Port(n) for n in OTHER_PORTS if n not in {p.number for p in ports}]
+    hub, release_peers = _hub_model(analyzed_objects)
+    for serverapp in [p for p in release_peers if p.on_hub and p.component == "serverapp"]:
         sources = [p for p in release_peers if p is not serverapp]
         sources += [INGRESS_CONTROLLER, OPENSHIFT_ROUTER, *_strangers(serverapp.namespace)]
-        found = admitted(tmp_path, _ingress_halves(hub), serverapp, sources, ports)
-        assert not found, f"{analyzed_case.id}: {pod.owner} admits (cyclonus):\n" + _differences(found, set())
+        found = admitted(tmp_path, _ingress_halves(hub), serverapp, sources, _ports(serverapp.pod))
+        assert not found, f"{analyzed_case.id}: {serverapp.name} admits (cyclonus):\n" + _differences(found, set())
 
 
 def test_supernodes_admit_no_stranger(tmp_path: Path, analyzed_objects: list[r.Obj], analyzed_case: Case) -> None:
     for scope, objs in k.scopes(analyzed_objects).items():
         if scope == "hub":
             continue
-        for i, pod in enumerate(pod for pod in k.pods(objs) if _component(pod) == "supernode"):
-            supernode = Peer.of(pod, f"10.245.0.{i + 10}")
-            ports = [Port(cp["containerPort"], cp.get("name", "")) for c in pod.spec["containers"] for cp in c.get("ports") or []]
-            ports += [Port(n) for n in OTHER_PORTS if n not in {p.number for p in ports}]
+        pods = [Peer.of(pod, f"10.245.0.{i + 10}") for i, pod in enumerate(k.pods(objs))]
+        for supernode in [p for p in pods if p.component == "supernode"]:
             strangers = [Peer("a pod of another namespace", "10.245.9.10", "elsewhere", STRANGER),
                          Peer("a pod of the hub's release namespace", "10.245.9.12", NAMESPACE, STRANGER), OUTSIDE]
-            found = admitted(tmp_path, _ingress_halves(objs), supernode, strangers, ports)
-            assert not found, f"{analyzed_case.id} {scope}: {pod.owner} admits (cyclonus):\n" + _differences(found, set())
+            found = admitted(tmp_path, _ingress_halves(objs), supernode, strangers, _ports(supernode.pod))
+            assert not found, f"{analyzed_case.id} {scope}: {supernode.name} admits (cyclonus):\n" \
+                + _differences(found, set())
