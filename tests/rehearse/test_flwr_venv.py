@@ -7,9 +7,11 @@ tests/plugin/test_plugin_install.py's test_rehearse_provisions_flower_once_per_c
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -253,3 +255,20 @@ def test_flwr_bin_is_the_former_name_of_flwr_venv() -> None:
     assert build_parser().parse_args([*base, "--flwr-bin", "/v/bin"]).flwr_venv == "/v/bin"
     assert build_parser().parse_args([*base, "--flwr-venv", "/v"]).flwr_venv == "/v"
     assert build_parser().parse_args(base).flwr_venv is None
+
+
+def test_an_interrupt_during_the_build_kills_uv_and_leaves_nothing(fake_uv: Path, tmp_path: Path) -> None:
+    """Ctrl-C while uv runs: uv is killed, the build directory removed, no venv in place."""
+    script = (f"from helm_flower.rehearse import flwr_venv as m; m.find_uv = lambda: {str(tmp_path / 'fake-uv')!r}; "
+              f"m.provision({OTHER!r})")
+    env = {**os.environ, "FAKE_UV_SLEEP": "30", "PYTHONPATH": str(REPO / "plugin" / "src")}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not _uv_calls(fake_uv) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _uv_calls(fake_uv) == ["venv --quiet"]
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode != 0 and "KeyboardInterrupt" in stderr
+    assert [p.name for p in _cache(tmp_path).iterdir()] == [f".{flwr_venv.venv_name(OTHER, flwr_venv.lock_text(OTHER))}.lock"]
+    assert subprocess.run(["pgrep", "-f", str(tmp_path / "fake-uv")], capture_output=True, check=False).stdout == b""

@@ -241,8 +241,9 @@ def find_uv() -> str:
         if candidate and Path(candidate).exists():
             return str(candidate)
     raise Refusal(
-        f"provisioning Flower needs uv, found neither next to {sys.executable} nor on PATH; reinstall the "
-        "plugin (helm plugin update flower), install uv, or pass --flwr-venv DIR",
+        f"provisioning Flower needs uv, found neither next to {sys.executable} nor on PATH (the plugin's "
+        "install hook leaves uv out where uv could not install, and says why); install uv on PATH, or pass "
+        "--flwr-venv DIR",
         component="flwr provisioning",
     )
 
