@@ -44,6 +44,7 @@ TESTS = [
     "tests/plugin/test_validate_values.py",
     "tests/plugin/test_set_limits.py",
     "tests/plugin/test_nodeconfig.py",
+    "tests/plugin/test_strvals.py",
     "tests/plugin/test_placement_preview.py",
     "tests/plugin/test_validate_corpus.py",
     "tests/plugin/test_validate_official_images.py",

@@ -70,3 +70,9 @@ def test_keys_fine_alone_can_still_break_the_whole_node_config():
     found = nodeconfig.problems({"a": 1, "a.b": 2})
     assert list(found) == [""]
     assert found[""].startswith("the whole node-config does not parse in Flower: Cannot overwrite a value")
+
+
+def test_a_key_flower_splits_or_drops_names_what_it_reads():
+    found = nodeconfig.problems({"p=1 q": 1, "": 2})
+    assert "Flower reads it as key(s) p, q:" in found["p=1 q"]
+    assert "Flower reads it as key(s) none:" in found[""]
