@@ -23,7 +23,8 @@ def main() -> None:
     for name, r in sorted(modules.items()):
         total, killed = total + r["mutants"], killed + r["killed"]
         print(f"{name:<20}{r['mutants']:>8}{r['killed']:>8}{len(r['survived']):>9}{len(r['no_tests']):>9}"
-              f"{100 * r['killed'] / max(r['mutants'], 1):>7.1f}%  {r['finished']} ({r['run_seconds']})")
+              f"{100 * r['killed'] / max(r['mutants'], 1):>7.1f}%  {r['finished']} ({r['run_seconds']})"
+              + (f" PARTIAL: {r['not_checked']} not checked" if r.get("not_checked") else ""))
     print(f"{'all listed':<20}{total:>8}{killed:>8}{'':>18}{100 * killed / max(total, 1):>7.1f}%")
 
 

@@ -133,19 +133,24 @@ def run_mutmut(scratch: Path, workers: int) -> int:
     return subprocess.run([str(MUTMUT), "run", "--max-children", str(workers)], cwd=scratch, env=env).returncode
 
 
+def _meta(scratch: Path, module: str) -> Path:
+    """mutmut's record of a module's mutants and their exit codes (None: not checked yet)."""
+    return scratch / "mutants" / "src" / "helm_flower" / (MODULES[module] + ".meta")
+
+
 def collect(scratch: Path, modules: list[str]) -> dict[str, dict]:
     """Per module: counts, and the names of the surviving and untested mutants."""
     results = {}
     for module in modules:
-        meta = scratch / "mutants" / "src" / "helm_flower" / (MODULES[module] + ".meta")
-        codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+        codes = json.loads(_meta(scratch, module).read_text(encoding="utf-8"))["exit_code_by_key"]
         survived = sorted(k for k, c in codes.items() if c in SURVIVED)
         no_tests = sorted(k for k, c in codes.items() if c in NO_TESTS)
         killed = sum(1 for c in codes.values() if c in KILLED)
+        not_checked = sum(1 for c in codes.values() if c is None)  # an interrupted run
         other = sorted(f"{k} (exit {c})" for k, c in codes.items()
-                       if c not in KILLED | SURVIVED | NO_TESTS)
-        results[module] = {"mutants": len(codes), "killed": killed, "survived": survived,
-                           "no_tests": no_tests, "other": other}
+                       if c is not None and c not in KILLED | SURVIVED | NO_TESTS)
+        results[module] = {"mutants": len(codes) - not_checked, "killed": killed, "survived": survived,
+                           "no_tests": no_tests, "other": other, "not_checked": not_checked}
     return results
 
 
@@ -171,6 +176,8 @@ def report(results: dict[str, dict], scratch: Path) -> None:
         print(f"{module:<20}{r['mutants']:>8}{r['killed']:>8}{len(r['survived']):>9}{len(r['no_tests']):>9}"
               f"{len(r['other']):>7}{score(r['killed'], r['mutants']):>8}")
     for module, r in results.items():
+        if r["not_checked"]:
+            print(f"  {module}: PARTIAL, {r['not_checked']} mutants not checked (the score is of the checked ones)")
         for line in r["other"]:
             print(f"  {module}: neither killed nor survived: {line}")
 
@@ -194,15 +201,19 @@ def main(argv: list[str]) -> int:
     try:
         prepare(scratch, args.modules)
         print(f"[mutation] {', '.join(args.modules)} in {scratch} with {args.workers} worker(s)", flush=True)
-        if run_mutmut(scratch, args.workers) != 0:
-            print("[mutation] mutmut failed (see above); no score recorded", file=sys.stderr)
-            return 1
+        try:
+            status = run_mutmut(scratch, args.workers)
+        except KeyboardInterrupt:  # keep what was checked: a long module can be stopped and still count
+            status = 130
         seconds = time.monotonic() - start
+        if status != 0 and not all(_meta(scratch, m).is_file() for m in args.modules):
+            print("[mutation] mutmut failed before testing mutants (see above); no score recorded", file=sys.stderr)
+            return 1
         results = collect(scratch, args.modules)
         report(results, scratch)
         save(results, seconds, args.workers)
         print(f"[mutation] {round(seconds)} s; scores saved to {RESULT.relative_to(REPO)}")
-        return 0
+        return 0 if status == 0 else 1
     finally:
         if args.keep:
             print(f"[mutation] scratch copy kept: {scratch}")
