@@ -75,10 +75,13 @@ def test_applied_deployment_config_only_once_rolled_out():
     other = {"resource": "configmaps", "desiredConfig": {"name": "no", "specHash": "h"},
              "lastAppliedConfig": {"specHash": "h"}}
     ok = cond("Available", "True")
-    assert model.addon_record(addon(ok, refs=[other, rolled])).config == "cfg"
+    assert model.addon_record(addon(ok, refs=[other, rolled])) == model.AddonRecord(model.AVAILABLE, "", "42", "cfg")
     assert model.addon_record(addon(ok, refs=[unnamed])).config == "ref-name"
     assert model.addon_record(addon(ok, refs=[rolling, rolled])).config == ""
     assert model.addon_record(addon(ok, refs=[{**adc, "desiredConfig": {}, "lastAppliedConfig": {}}])).config == ""
+    nameless = {"resource": "addondeploymentconfigs", "desiredConfig": {"specHash": "h"},
+                "lastAppliedConfig": {"specHash": "h"}}
+    assert model.applied_deployment_config(addon(ok, refs=[nameless])) == ""
     assert model.addon_record(addon(ok, refs=[rolled])).state == model.AVAILABLE
 
 
@@ -115,6 +118,28 @@ def test_superexec_replicas_from_the_status_feedback(feedback, state, reason):
     obj = work(cond("Available", "True"), cond("Progressing", "True", "Rolling"), feedback=feedback)
     rec = model.work_record(obj, "m")
     assert (rec.state, rec.reason) == (state, reason)
+
+
+@pytest.mark.parametrize("conditions, state, reason", [
+    ([cond("Available", "Unknown", "Unk")], model.PENDING, "Unk"),
+    ([cond("Applied", "True", "Applied")], model.PENDING, "Applied"),
+])
+def test_full_replicas_are_not_available_without_the_available_condition(conditions, state, reason):
+    rec = model.work_record(work(*conditions, feedback=replicas(AvailableReplicas=2, Replicas=2)), "m")
+    assert (rec.state, rec.reason) == (state, reason)
+
+
+def test_feedback_found_by_kind_as_well_as_by_resource():
+    obj = work(cond("Available", "True"))
+    obj["status"]["resourceStatus"] = {"manifests": [
+        {"resourceMeta": {"kind": "Deployment"}, "statusFeedback": {"values": replicas(AvailableReplicas=0)}}]}
+    assert model.work_record(obj, "m").state == model.NOT_READY
+
+
+def test_a_work_without_a_placement_label_has_no_placement():
+    obj = work(cond("Available", "True"))
+    obj["metadata"]["labels"] = {}
+    assert model.work_record(obj, "m").placement == ""
 
 
 def test_feedback_values_keep_their_type():
@@ -159,7 +184,7 @@ def test_worst_is_the_least_ready_then_the_first_name():
 
     assert model.worst([rec("b", model.AVAILABLE), rec("a", model.PENDING), rec("c", model.NOT_READY)]).name == "c"
     assert model.worst([rec("b", model.FAILED), rec("a", model.FAILED)]).name == "a"
-    assert model.worst([rec("a", model.PROGRESSING), rec("b", "strange")]).name == "b"
+    assert model.worst([rec("a", model.DEGRADED), rec("b", "strange")]).name == "b"  # unknown ranks worst
 
 
 def test_condition_summary_lists_the_asked_types_that_exist():
