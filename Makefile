@@ -58,7 +58,8 @@ bench: tools-test
 	$(PY) bench/run.py $(BENCH)
 
 # Mutation testing of the plugin's deciding modules (mutmut, hack/mutation/run.py) in a scratch copy; not
-# part of make test. Some modules: make mutation MUTATION_MODULES="nodeconfig strvals". bench reports it.
+# part of make test. Some modules: make mutation MUTATION_MODULES="nodeconfig strvals"; a time limit that
+# scores the mutants checked so far: MUTATION_MINUTES=20. make bench reports the last scores.
 MUTATION_MODULES ?=
 mutation: tools-test
 	$(PY) hack/mutation/run.py $(MUTATION_MODULES)

@@ -13,9 +13,11 @@ bench_mutation.py reports them). Triaged survivors: hack/mutation/survivors.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -72,6 +74,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("MUTATION_WORKERS", "2")),
                         help="mutants tested at once (default 2, env MUTATION_WORKERS)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory and print its path")
+    parser.add_argument("--minutes", type=float, default=float(os.environ.get("MUTATION_MINUTES", "0")) or None,
+                        help="stop after this many minutes and score the mutants checked so far "
+                             "(env MUTATION_MINUTES; default: no limit)")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
@@ -127,10 +132,27 @@ use_git_change_detection = false
 """, encoding="utf-8")
 
 
-def run_mutmut(scratch: Path, workers: int) -> int:
+def run_mutmut(scratch: Path, workers: int, minutes: float | None) -> int:
+    """mutmut in its own process group, stopped (SIGINT, then SIGKILL) after ``minutes``."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # this checkout's package must not load
     env.update(FLWR_TELEMETRY_ENABLED="0", FLWR_DISABLE_UPDATE_CHECK="1")
-    return subprocess.run([str(MUTMUT), "run", "--max-children", str(workers)], cwd=scratch, env=env).returncode
+    proc = subprocess.Popen([str(MUTMUT), "run", "--max-children", str(workers)], cwd=scratch, env=env,
+                            start_new_session=True)
+    try:
+        return proc.wait(timeout=minutes * 60 if minutes else None)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        print(f"\n[mutation] stopping mutmut (time limit of {minutes} min or Ctrl-C)", flush=True)
+        _stop_group(proc)
+        return 130
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    for sig, grace in ((signal.SIGINT, 30), (signal.SIGKILL, 10)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+            return
 
 
 def _meta(scratch: Path, module: str) -> Path:
@@ -187,7 +209,8 @@ def save(results: dict[str, dict], seconds: float, workers: int) -> None:
     saved = json.loads(RESULT.read_text(encoding="utf-8")) if RESULT.is_file() else {"modules": {}}
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     for module, r in results.items():
-        saved["modules"][module] = {**r, "finished": stamp, "run_seconds": round(seconds), "workers": workers}
+        if r["mutants"]:  # a run stopped before its first mutant keeps the last score
+            saved["modules"][module] = {**r, "finished": stamp, "run_seconds": round(seconds), "workers": workers}
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -201,10 +224,7 @@ def main(argv: list[str]) -> int:
     try:
         prepare(scratch, args.modules)
         print(f"[mutation] {', '.join(args.modules)} in {scratch} with {args.workers} worker(s)", flush=True)
-        try:
-            status = run_mutmut(scratch, args.workers)
-        except KeyboardInterrupt:  # keep what was checked: a long module can be stopped and still count
-            status = 130
+        status = run_mutmut(scratch, args.workers, args.minutes)  # a stopped run still scores what it checked
         seconds = time.monotonic() - start
         if status != 0 and not all(_meta(scratch, m).is_file() for m in args.modules):
             print("[mutation] mutmut failed before testing mutants (see above); no score recorded", file=sys.stderr)
