@@ -47,6 +47,7 @@ TESTS = [
     "tests/plugin/test_set_limits.py",
     "tests/plugin/test_nodeconfig.py",
     "tests/plugin/test_strvals.py",
+    "tests/plugin/test_values_model.py",
     "tests/plugin/test_placement_preview.py",
     "tests/plugin/test_validate_corpus.py",
     "tests/plugin/test_validate_official_images.py",

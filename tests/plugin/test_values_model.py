@@ -1,0 +1,62 @@
+"""helm_flower.values on a small in-memory umbrella chart: which file a value (or its nearest parent)
+came from, the chart values files that count as defaults when a subchart is switched off, and the
+type mismatch a subchart's values report. The mutation run (make mutation) found these unchecked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helm_flower import values
+from helm_flower.chart import Chart, Dependency
+
+
+def chart(name: str, defaults: dict[str, Any], *deps: Dependency) -> Chart:
+    return Chart(name, "0.1.0", name, {"name": name}, defaults, f"{name}/values.yaml", None, "", list(deps))
+
+
+def umbrella() -> Chart:
+    inner = chart("inner", {"deep": 1})
+    on = chart("on", {"x": {"y": 1}, "list": ["d0", "d1"]}, Dependency("inner", "", "", inner))
+    off = chart("off", {"z": 1})
+    return chart("top", {"off": {"enabled": False}, "top": 1},
+                 Dependency("off", "", "off.enabled", off), Dependency("on", "", "on.enabled", on),
+                 Dependency("missing", "", "", None))
+
+
+def compute(*files: dict[str, Any]) -> values.Values:
+    user, layers = values.user_values([(f"f{i}.yaml", data) for i, data in enumerate(files, 1)], [], [])
+    return values.compute(umbrella(), user, layers)
+
+
+def test_defaults_are_the_enabled_charts_values_files_nested_under_their_keys():
+    merged = compute()
+    assert merged.enabled == {"off": False, "on": True, "on.inner": True, "missing": True}
+    assert [(layer.label, layer.data) for layer in merged.defaults] == [
+        ("top/values.yaml", umbrella().values),
+        ("on/values.yaml", {"on": {"x": {"y": 1}, "list": ["d0", "d1"]}}),
+        ("inner/values.yaml", {"on": {"inner": {"deep": 1}}}),
+    ]
+
+
+def test_source_of_list_items_counts_from_zero_and_stops_at_the_end():
+    merged = compute({"on": {"list": [{"k": "u0"}]}})
+    assert merged.source(("on", "list", 0)) == "f1.yaml"
+    assert merged.source(("on", "list", 0, "k")) == "f1.yaml"
+    assert merged.source(("on", "list", 1)) == "on/values.yaml"
+    assert merged.source(("on", "list", "k")) == "f1.yaml"  # not an index: the list itself answers
+
+
+def test_source_falls_back_to_the_nearest_parent():
+    merged = compute({"on": {"x": {"s": "scalar"}}}, {"on": {"other": 1}}, {"solo": "text"})
+    assert merged.source(("on", "x", "s", "deeper")) == "f1.yaml"  # on.x.s, not f2's on
+    assert merged.source(("solo", "a", "b")) == "f3.yaml"
+    assert merged.source(("on", "inner", "deep", "a", "b")) == "inner/values.yaml"
+    assert merged.source(("top", "a")) == "top/values.yaml"
+    assert merged.source(("nowhere", "a")) == ""
+
+
+def test_a_subchart_key_that_is_not_a_map_is_a_problem():
+    user, layers = values.user_values([("f.yaml", {"on": 5})], [], [])
+    merged = values.compute(umbrella(), user, layers)
+    assert merged.problems == [("on", "type mismatch on on: a subchart's values must be a map")]
+    assert merged.user == {"on": 5} and merged.values["on"] == 5
