@@ -60,3 +60,17 @@ def test_a_subchart_key_that_is_not_a_map_is_a_problem():
     merged = values.compute(umbrella(), user, layers)
     assert merged.problems == [("on", "type mismatch on on: a subchart's values must be a map")]
     assert merged.user == {"on": 5} and merged.values["on"] == 5
+
+
+def test_the_first_condition_path_holding_a_bool_decides_like_helm():
+    def enabled(condition: str, user: dict[str, Any]) -> Any:
+        top = chart("top", {"off": {"enabled": False}, "flag": "no"}, Dependency("sub", "", condition, chart("sub", {})))
+        return values.compute(top, user, []).enabled["sub"]
+
+    assert enabled("", {}) is True
+    assert enabled("nowhere.enabled", {}) is True
+    assert enabled("off.enabled", {}) is False
+    assert enabled("nowhere.enabled, off.enabled", {}) is False
+    assert enabled(",off.enabled", {}) is False
+    assert enabled("flag,off.enabled", {}) is False  # "no" is not a bool: the next path decides
+    assert enabled("off.enabled", {"off": {"enabled": True}}) is True
