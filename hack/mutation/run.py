@@ -52,6 +52,7 @@ TESTS = [
     "tests/plugin/test_validate_corpus.py",
     "tests/plugin/test_validate_official_images.py",
     "tests/hub/test_hub_model.py",
+    "tests/hub/test_hub_release_summary.py",
     "tests/hub/test_hub_status.py",
     "tests/hub/test_hub_nothing_chosen.py",
     "tests/hub/test_hub_version_skew.py",
