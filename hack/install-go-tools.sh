@@ -17,7 +17,7 @@ log() { printf '[install-go-tools] %s\n' "$*" >&2; }
 
 # name | module folder | package to build ('-': nothing to build, see the function named after it) | links to the binary (multi-call binaries) | what it is
 RECIPES='
-kube|kube|.|kube-apiserver kube-controller-manager kube-scheduler|Kubernetes control plane (k8s.io/kubernetes)
+kube|kube|.|kube-apiserver kube-controller-manager kube-scheduler kubectl|Kubernetes control plane and kubectl (k8s.io/kubernetes)
 etcd|etcd|.||etcd server (go.etcd.io/etcd/server/v3)
 kwok|kwok|sigs.k8s.io/kwok/cmd/kwok||kwok fake nodes (sigs.k8s.io/kwok)
 ocm|ocm|.|registration work placement addon registration-operator webhooks|Open Cluster Management (open-cluster-management.io/ocm)
