@@ -60,6 +60,10 @@ def kube_apiserver(layout: Layout, cluster: str, ports: dict[str, int]) -> Compo
         # No kubelet answers on the endpoints of the `kubernetes` Service; 127.0.0.1 is not a valid
         # endpoint address anyway.
         "--endpoint-reconciler-type=none",
+        # `kubectl logs` (ct install prints logs) dials a node's InternalIP only: 127.0.0.1 for the
+        # process nodes (the runner's log server, its certificate verified), none for kwok's. By
+        # default it resolves node names in DNS, outside 127.0.0.0/8.
+        "--kubelet-preferred-address-types=InternalIP", f"--kubelet-certificate-authority={pki / 'ca.crt'}",
     ])
 
 

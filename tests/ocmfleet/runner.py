@@ -27,7 +27,9 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,7 @@ from helm_flower.rehearse.plan import ENTRYPOINTS
 from helm_flower.rehearse.processes import Proc, Supervisor, flower_env
 
 from .layout import free_port
+from .pki import KeyPair, issue
 
 NODE_NAME = "process-node-0"
 NODE_LABEL = ("ocmfleet.local/node", "processes")
@@ -87,12 +90,53 @@ def program_path(program: str) -> str | None:
 # ----------------------------------------------------------------------------- the node
 
 
+class LogServer:
+    """The one kubelet endpoint a process node serves: `/containerLogs/<namespace>/<pod>/<container>`
+    (what `kubectl logs` asks the API server for, and ct prints after each install) from the
+    processes' log files, over TLS with a certificate of the cluster's CA, on 127.0.0.1."""
+
+    def __init__(self, logs: Path, serving: KeyPair) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                url = urllib.parse.urlsplit(self.path)
+                parts = url.path.strip("/").split("/")
+                if len(parts) != 4 or parts[0] != "containerLogs" or any(p in ("", ".", "..") for p in parts):
+                    self.send_error(404, "this node serves containerLogs only")
+                    return
+                path = logs / parts[1] / f"{parts[2]}-{parts[3]}.log"
+                if not path.is_file():
+                    self.send_error(404, f"no log of {parts[1]}/{parts[2]}/{parts[3]} on this node")
+                    return
+                lines = path.read_bytes().splitlines(keepends=True)
+                tail = urllib.parse.parse_qs(url.query).get("tailLines", [""])[0]
+                body = b"".join(lines[-int(tail):] if tail.isdigit() and int(tail) > 0 else lines)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((LOCAL_HOST, 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(serving.cert, serving.key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, name="kubelet-logs", daemon=True).start()
+
+
+
 class ProcessNode:
     """The Node object of one cluster's process node, kept Ready like a kubelet keeps its node."""
 
-    def __init__(self, api: client.ApiClient) -> None:
+    def __init__(self, api: client.ApiClient, log_server: LogServer | None = None) -> None:
         self.core = client.CoreV1Api(api)
         self.leases = client.CoordinationV1Api(api)
+        self.log_server = log_server
         self.last = 0.0
 
     def register(self) -> None:
@@ -106,7 +150,9 @@ class ProcessNode:
         except ApiException as exc:
             if exc.status != 409:
                 raise
-        self.core.patch_node_status(NODE_NAME, {"status": {"capacity": capacity, "allocatable": capacity}})
+        self.core.patch_node_status(NODE_NAME, {"status": {
+            "capacity": capacity, "allocatable": capacity,
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": self.log_server.port if self.log_server else 0}}}})
         self.heartbeat(force=True)
 
     def heartbeat(self, force: bool = False) -> None:
@@ -247,6 +293,7 @@ class Container:
     ready: bool = False
     waiting: tuple[str, str] | None = None  # (reason, message) while not started
     last_exit: int | None = None
+    finished: bool = False  # exited for good: the pod's restartPolicy does not restart it
     next_start: float = 0.0
     probe_due: dict[str, float] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
@@ -267,15 +314,23 @@ class RunningPod:
 class ProcessRunner:
     """Runs the pods bound to every cluster's process node; call sync() every second."""
 
-    def __init__(self, apis: dict[str, client.ApiClient], supervisor: Supervisor, root: Path, logs: Path) -> None:
+    def __init__(self, apis: dict[str, client.ApiClient], supervisor: Supervisor, root: Path, logs: Path,
+                 pki: Callable[[str], Path] | None = None) -> None:
         self.apis = apis
         self.supervisor = supervisor
         self.root = root
         self.logs = logs
-        self.nodes = {cluster: ProcessNode(api) for cluster, api in apis.items()}
+        self.nodes = {cluster: ProcessNode(api, self.log_server(cluster, pki(cluster)) if pki else None)
+                      for cluster, api in apis.items()}
         self.pods: dict[tuple[str, str], RunningPod] = {}
         self.addresses = Addresses()
         self.apiserver_ports = {c: int(a.configuration.host.rsplit(":", 1)[1]) for c, a in apis.items()}
+
+    def log_server(self, cluster: str, pki: Path) -> LogServer:
+        """A serving certificate of the cluster's CA for 127.0.0.1 (the API server verifies it)."""
+        serving = issue(KeyPair(pki / "ca.crt", pki / "ca.key"), pki, "process-node-serving",
+                        common_name=f"system:node:{NODE_NAME}", server=True, hosts=(LOCAL_HOST,))
+        return LogServer(self.logs / "pods" / cluster, serving)
 
     def register(self) -> None:
         for node in self.nodes.values():
@@ -303,6 +358,7 @@ class ProcessRunner:
             else:
                 self.pods[key].pod = pod
         self.addresses = self.build_addresses(services)
+        self.publish_load_balancers(services)
         for running in self.pods.values():
             self.tend(running)
             self.report(running)
@@ -350,6 +406,23 @@ class ProcessRunner:
                 else:
                     table.pop(key).close()
         return self.addresses
+
+    def publish_load_balancers(self, services: dict[str, list[Any]]) -> None:
+        """What a cloud's load-balancer controller does: a LoadBalancer Service gets an ingress address
+        (its external-dns hostname, which the fleet serves, else 127.0.0.1), so `helm install --wait`
+        (Helm 3 waits for one) and `helm flower status` see it provisioned."""
+        for cluster, items in services.items():
+            for svc in items:
+                if svc.spec.type != "LoadBalancer" or (svc.status.load_balancer and svc.status.load_balancer.ingress):
+                    continue
+                hostname = (svc.metadata.annotations or {}).get(EXTERNAL_DNS)
+                ingress = [{"hostname": name.strip()} for name in hostname.split(",")] if hostname else [{"ip": LOCAL_HOST}]
+                try:
+                    client.CoreV1Api(self.apis[cluster]).patch_namespaced_service_status(
+                        svc.metadata.name, svc.metadata.namespace, {"status": {"loadBalancer": {"ingress": ingress}}})
+                except ApiException as exc:
+                    if exc.status != 404:
+                        raise
 
     @staticmethod
     def target_port(running: RunningPod, target: Any) -> int | None:
@@ -483,12 +556,18 @@ class ProcessRunner:
     # -- running -----------------------------------------------------------------------------
 
     def tend(self, running: RunningPod) -> None:
+        policy = running.pod["spec"].get("restartPolicy", "Always")
         for container in running.containers:
+            if container.finished:
+                continue
             if container.proc is None or not container.proc.alive():
                 if container.proc is not None and container.proc.returncode is not None:
                     container.last_exit = container.proc.returncode
                     container.proc = None
                     container.ready = False
+                    if policy == "Never" or (policy == "OnFailure" and container.last_exit == 0):
+                        container.finished = True
+                        continue
                     container.restarts += 1
                     container.next_start = time.monotonic() + BACKOFF[min(container.restarts, len(BACKOFF)) - 1]
                 if time.monotonic() >= container.next_start:
@@ -566,6 +645,13 @@ class ProcessRunner:
                 return container.ports[declared["containerPort"]]
         return container.ports.get(int(port), int(port))
 
+    @staticmethod
+    def phase(running: RunningPod, started: bool) -> str:
+        """The kubelet's pod phase: Succeeded/Failed once every container has exited for good."""
+        if running.containers and all(c.finished for c in running.containers):
+            return "Succeeded" if all(c.last_exit == 0 for c in running.containers) else "Failed"
+        return "Running" if started or any(c.finished for c in running.containers) else "Pending"
+
     def supervisor_stop(self, container: Container) -> None:
         if container.proc is not None and container.proc.alive():
             os.killpg(container.proc.pid, 15)
@@ -577,19 +663,22 @@ class ProcessRunner:
         for c in running.containers:
             if c.proc is not None and c.proc.alive():
                 state: dict[str, Any] = {"running": {"startedAt": c.started_at}}
+            elif c.finished:
+                state = {"terminated": {"exitCode": c.last_exit, "reason": "Error" if c.last_exit else "Completed",
+                                        "startedAt": c.started_at, "finishedAt": c.started_at}}
             else:
                 reason, message = c.waiting or ("CrashLoopBackOff" if c.restarts else "ContainerCreating", "")
                 state = {"waiting": {"reason": reason, "message": message}}
             status = {"name": c.name, "image": c.spec.get("image", ""), "imageID": "", "ready": c.ready,
                       "started": c.proc is not None and c.proc.alive(), "restartCount": c.restarts, "state": state,
                       "containerID": f"process://{c.proc.pid}" if c.proc is not None else ""}
-            if c.last_exit is not None:
+            if c.last_exit is not None and not c.finished:
                 status["lastState"] = {"terminated": {"exitCode": c.last_exit, "reason": "Error" if c.last_exit else "Completed",
                                                       "startedAt": c.started_at, "finishedAt": c.started_at}}
             statuses.append(status)
         ready = all(s["ready"] for s in statuses)
         started = any(s["started"] for s in statuses)
-        body = {"phase": "Running" if started else "Pending", "hostIP": LOCAL_HOST, "podIP": LOCAL_HOST,
+        body = {"phase": self.phase(running, started), "hostIP": LOCAL_HOST, "podIP": LOCAL_HOST,
                 "podIPs": [{"ip": LOCAL_HOST}], "containerStatuses": statuses,
                 "conditions": [{"type": t, "status": "True" if ok else "False"} for t, ok in
                                (("PodScheduled", True), ("Initialized", True), ("ContainersReady", ready), ("Ready", ready))]}

@@ -146,7 +146,7 @@ class FleetSupervisor:
             self.wait(f"{cluster}'s default ServiceAccount", lambda a=apis[cluster]: b.default_service_account(a))
         self.bring_up_hub(apis[HUB])
         self.join(apis)
-        self.runner = ProcessRunner(apis, self.sup, self.layout.root / "pods", self.layout.logs)
+        self.runner = ProcessRunner(apis, self.sup, self.layout.root / "pods", self.layout.logs, self.layout.pki)
         self.runner.register()
         self.write_user_kubeconfig()
         self.state["phase"] = "ready"
