@@ -65,17 +65,24 @@ def with_embedded(objects: list[dict]) -> list[dict]:
     return result
 
 
-def load_exceptions() -> dict[tuple[str, str], str]:
-    """(check, values file name or "*") -> reason. A values-scoped entry covers one example only."""
+def load_exceptions() -> list[dict]:
+    """Reviewed exceptions: a check, optionally scoped to one example (`values`) and to the objects
+    whose checkov resource id ends with `resource` (e.g. one Pod of the chart)."""
     entries = yaml.safe_load(EXCEPTIONS.read_text()) or []
     missing = [e for e in entries if not str(e.get("reason", "")).strip()]
     if missing:
         raise SystemExit(f"{EXCEPTIONS}: every exception needs a reason: {missing}")
-    return {(e["check"], e.get("values", "*")): e["reason"] for e in entries}
+    return entries
 
 
-def excepted(check: str, values_name: str, exceptions) -> bool:
-    return (check, "*") in exceptions or (check, values_name) in exceptions
+def excepted(check: str, values_name: str, resource: str, exceptions: list[dict]) -> bool:
+    return any(e["check"] == check and e.get("values", values_name) == values_name
+               and resource.endswith(e.get("resource", "")) for e in exceptions)
+
+
+def describe(entry: dict) -> str:
+    scope = [f"in {entry[key]}" for key in ("values", "resource") if key in entry]
+    return " ".join([entry["check"], *scope])
 
 
 def run_checkov(checkov: str, directory: Path) -> dict:
@@ -92,7 +99,7 @@ def run_checkov(checkov: str, directory: Path) -> dict:
     return report[0] if isinstance(report, list) else report
 
 
-def scan_one(checkov: str, helm: str, values: Path | None, exceptions: dict) -> tuple[int, int, list[str]]:
+def scan_one(checkov: str, helm: str, values: Path | None, exceptions: list[dict]) -> tuple[int, int, list[str]]:
     objects = with_embedded(render(helm, values))
     with tempfile.TemporaryDirectory() as tmp:
         for i, obj in enumerate(objects):
@@ -103,7 +110,7 @@ def scan_one(checkov: str, helm: str, values: Path | None, exceptions: dict) -> 
     values_name = values.name if values else "(defaults)"
     unexplained = sorted({
         f"{c['check_id']} {c['resource']}: {c.get('check_name', '')}"
-        for c in failed if not excepted(c["check_id"], values_name, exceptions)
+        for c in failed if not excepted(c["check_id"], values_name, c["resource"], exceptions)
     })
     return passed, len(failed), unexplained
 
@@ -128,8 +135,7 @@ def main() -> int:
         for line in unexplained:
             print(f"  not in {EXCEPTIONS.name}: {line}")
         problems += len(unexplained)
-    listed = sorted(check if scope == "*" else f"{check} in {scope}" for check, scope in exceptions)
-    print(f"exceptions in force: {len(exceptions)} ({', '.join(listed)})")
+    print(f"exceptions in force: {len(exceptions)} ({', '.join(sorted(map(describe, exceptions)))})")
     return 1 if problems else 0
 
 

@@ -215,6 +215,8 @@ def _superlink_intends(case: Case, peers: list[Peer], api: Port, ports: list[Por
     if all_apis and exposure in ("NodePort", "LoadBalancer"):
         return {(p.name, str(api)) for p in peers}
     own = {"serverapp", "fleet-gateway", "node-auth-registrar", "supernode"}
+    if case.get("superlink.tests.enabled") is not False:
+        own.add("test")  # the `helm test` pod
     intended = {p.name for p in peers if p.pod and p.component in own
                 and p.labels.get("app.kubernetes.io/instance") == RELEASE}
     intended |= {p.name for p in _extra_peers(case)}
