@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from helm_flower import values
 from helm_flower.chart import Chart, Dependency
 
@@ -74,3 +76,41 @@ def test_the_first_condition_path_holding_a_bool_decides_like_helm():
     assert enabled(",off.enabled", {}) is False
     assert enabled("flag,off.enabled", {}) is False  # "no" is not a bool: the next path decides
     assert enabled("off.enabled", {"off": {"enabled": True}}) is True
+
+
+def globals_chart() -> Chart:
+    sub = chart("sub", {"global": {"s": "sub", "t": {"a": "sub", "b": "sub"}, "m": {"x": 1}, "own": 1},
+                        "x": {"y": 1}, "w": 1})
+    return chart("top", {"global": {"s": "top", "t": {"a": "top"}, "m": "scalar", "z": "top"},
+                         "sub": {"x": {"y": 2}, "keep": 1}}, Dependency("sub", "", "", sub))
+
+
+# Expected values below are what helm template (Helm 4.0) gives for the same charts and values.
+def test_globals_reach_the_subchart_and_the_umbrella_wins_like_helm():
+    merged = values.compute(globals_chart(), {"global": {"s": "user"}}, [])
+    assert merged.values["global"] == {"s": "user", "t": {"a": "top"}, "m": "scalar", "z": "top"}
+    # the umbrella's globals go first, the subchart's defaults fill in what they lack
+    assert merged.values["sub"]["global"] == {"s": "user", "t": {"a": "top", "b": "sub"}, "m": "scalar",
+                                              "own": 1, "z": "top"}
+
+
+def test_a_global_table_in_the_subcharts_user_values_is_kept_and_filled():
+    merged = values.compute(globals_chart(), {"sub": {"global": {"m": {"q": 1}, "t": {"a": "user", "c": "user"}}}}, [])
+    assert merged.values["sub"]["global"] == {"s": "top", "t": {"a": "top", "b": "sub", "c": "user"},
+                                              "m": {"q": 1, "x": 1}, "own": 1, "z": "top"}
+
+
+def test_a_subchart_global_that_is_not_a_map_is_left_alone():
+    merged = values.compute(globals_chart(), {"sub": {"global": "not a map"}}, [])
+    assert merged.values["sub"]["global"] == "not a map"
+
+
+def test_an_umbrella_global_that_is_not_a_map_is_not_copied():
+    sub = chart("sub", {"global": {"own": 1}})
+    top = chart("top", {"global": "not a map"}, Dependency("sub", "", "", sub))
+    assert values.compute(top, {}, []).values["sub"]["global"] == {"own": 1}
+
+
+def test_null_deletes_a_subchart_default_that_the_umbrella_also_sets():
+    merged = values.compute(globals_chart(), {"sub": {"x": None, "w": None}}, [])
+    assert merged.values["sub"] == {"keep": 1, "global": merged.values["sub"]["global"]}
