@@ -114,3 +114,25 @@ def test_an_umbrella_global_that_is_not_a_map_is_not_copied():
 def test_null_deletes_a_subchart_default_that_the_umbrella_also_sets():
     merged = values.compute(globals_chart(), {"sub": {"x": None, "w": None}}, [])
     assert merged.values["sub"] == {"keep": 1, "global": merged.values["sub"]["global"]}
+
+
+def test_a_scalar_and_a_table_never_merge_the_users_value_stays():
+    merged = compute({"on": {"x": "scalar"}, "top": {"a": 1}})
+    assert merged.values["on"]["x"] == "scalar" and merged.values["top"] == {"a": 1}
+
+
+def test_type_mismatches_are_reported_with_their_path_and_the_other_subcharts_still_get_defaults():
+    a, b = chart("a", {"inner": {}}, Dependency("inner", "", "", chart("inner", {"d": 1}))), chart("b", {"d": 2})
+    top = chart("top", {}, Dependency("a", "", "", a), Dependency("b", "", "", b))
+    merged = values.compute(top, {"a": {"inner": 5}}, [])
+    assert merged.problems == [("a.inner", "type mismatch on inner: a subchart's values must be a map")]
+    merged = values.compute(top, {"a": 5}, [])
+    assert merged.problems == [("a", "type mismatch on a: a subchart's values must be a map")]
+    assert merged.values["b"] == {"d": 2, "global": {}}
+
+
+def test_a_refused_set_names_its_flag_and_text():
+    with pytest.raises(values.SetError) as err:
+        values.user_values([], [], ["a[x]=1"])
+    assert str(err.value) == "--set-string a[x]=1: error parsing index: 'x' is not an integer"
+    assert (err.value.flag, err.value.text) == ("--set-string", "a[x]=1")
