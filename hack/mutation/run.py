@@ -57,6 +57,7 @@ TESTS = [
     "tests/hub/test_hub_nothing_chosen.py",
     "tests/hub/test_hub_version_skew.py",
     "tests/hub/test_hub_partitions.py",
+    "tests/hub/test_hub_wait.py",
 ]
 # Left out per mutant: the random-input "never crashes" fuzzers (seconds each, they assert no
 # traceback, not a decision) and the 10,000-cluster and time-out tests (seconds of setup or waiting).

@@ -1,6 +1,6 @@
 """helm_flower.hub.release's Row and Summary on their own: the one-line reason a cluster is not ready,
 its ClientApp column, and the verdict `status` prints (ready only when clusters were chosen and
-enough of them are ready). The fleet tests reach these through a hub; these pin the wording and the
+enough of them are ready); and ReleaseState applying the watch events of `status --wait`. The fleet tests reach these through a hub; these pin the wording and the
 arithmetic of each case."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from helm_flower.hub import model
-from helm_flower.hub.release import MwrsInfo, Row, Summary
+from helm_flower.hub.release import MwrsInfo, ReleaseState, Row, Summary
+from helm_flower.hub.resources import MWRS_LABEL
 
 A, D = model.AVAILABLE, model.DEGRADED
 
@@ -81,3 +82,39 @@ def test_verdict(args, ready, verdict):
     assert (data["ready"], data["verdict"]) == (ready, verdict)
     assert data["clusters"] == {"chosen": args[0], "ready": args[1], "required": args[2],
                                 "superNodeAvailable": args[3], "clientAppsAvailable": args[4]}
+
+
+# --- ReleaseState applying watch events (status --wait) ------------------------------------------
+
+
+def test_works_are_added_and_deleted_per_mwrs_and_cluster():
+    def mw(name: str, cluster: str, owner: str) -> dict:
+        return {"metadata": {"name": name, "namespace": cluster, "labels": {MWRS_LABEL: owner}},
+                "status": {"conditions": [{"type": "Available", "status": "True"}]}}
+
+    state = ReleaseState("fed", "flower", "flower-fed")
+    state.apply_work("ADDED", mw("w1", "c1", "flower.fed-app.x"))
+    state.apply_work("ADDED", mw("w2", "c1", "flower.fed-app.x"))
+    state.apply_work("ADDED", mw("w3", "c1", "other.fed-app"))  # another namespace's MWRS
+    state.apply_work("ADDED", mw("w4", "c1", "flower."))  # no MWRS name
+    assert list(state.works) == [("fed-app.x", "c1")]
+    assert sorted(state.works[("fed-app.x", "c1")]) == ["w1", "w2"]
+    assert state.works[("fed-app.x", "c1")]["w1"].mwrs == "fed-app.x"
+    state.apply_work("DELETED", mw("w1", "c1", "flower.fed-app.x"))
+    state.apply_work("DELETED", mw("w9", "c2", "flower.fed-app.x"))  # never seen: ignored
+    assert sorted(state.works[("fed-app.x", "c1")]) == ["w2"]
+    state.apply_work("DELETED", mw("w2", "c1", "flower.fed-app.x"))
+    assert state.works == {}
+
+
+def test_deployment_configs_map_to_their_supernode_minor_until_deleted():
+    state = ReleaseState("fed", "flower", "flower-fed")
+    adc = {"metadata": {"name": "cfg"}, "spec": {"customizedVariables": [
+        {"name": "OTHER", "value": "flwr/superexec:1.41.0"}, {"name": "SUPERNODE_IMAGE", "value": "flwr/supernode:1.42.0"}]}}
+    state.apply_deployment_config("ADDED", adc)
+    state.apply_deployment_config("ADDED", {"metadata": {"name": "keep"}, "spec": {"customizedVariables": [
+        {"name": "SUPERNODE_IMAGE", "value": "flwr/supernode:1.41.2"}]}})
+    assert state.config_flower == {"cfg": "1.42", "keep": "1.41"}
+    state.apply_deployment_config("DELETED", adc)
+    state.apply_deployment_config("DELETED", {"metadata": {"name": "never-seen"}})
+    assert state.config_flower == {"keep": "1.41"}
