@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 import kube as k
+from helm_flower import flower_versions
 import render as r
-from cases import NAMESPACE, RELEASE, Case, render_case, variant
+from cases import CHART, NAMESPACE, RELEASE, Case, render_case, variant
 
 pytestmark = pytest.mark.helm
 
@@ -54,12 +55,29 @@ def test_clientapps_only_land_next_to_a_supernode(rendered: list[dict]) -> None:
     assert not problems, "\n".join(problems)
 
 
+def _minor_claim(rendered: list[dict]) -> str:
+    """The ClusterClaim the AddOnTemplate ships (its SuperNode's Flower minor)."""
+    (template,) = r.of_kind(rendered, "AddOnTemplate")
+    (claim,) = [m for m in template["spec"]["agentSpec"]["workload"]["manifests"] if m["kind"] == "ClusterClaim"]
+    assert claim["spec"]["value"] == "{{FLOWER_MINOR}}"
+    return claim["metadata"]["name"]
+
+
+def _supernode_minor(case: Case, item: dict) -> str | None:
+    """The Flower minor of placement item's SuperNode, from the values alone (None: unknown)."""
+    image = {**case.get("hubAddon.supernode.image", {}), **((item.get("supernode") or {}).get("image") or {})}
+    version = None if image.get("digest") else flower_versions.parse(image.get("tag") or case.get("global.flower.version"))
+    return flower_versions.mm(version) if version else None
+
+
 def test_clientapp_placement_is_the_supernode_placement_narrowed(rendered: list[dict], case: Case) -> None:
-    """<release>-P-clientapp has P's spec, each predicate narrowed by the addon label only."""
+    """<release>-P-clientapp has P's spec, each predicate narrowed by the addon label and, when P's
+    SuperNode minor is known, by the SuperNode's minor claim."""
     if case.get("hubAddon.installStrategy") != "Placements" or not case.get("hubAddon.enabled"):
         assert not [p for p in r.of_kind(rendered, "Placement") if p["metadata"]["name"].endswith("-clientapp")]
         return
     label = _addon_label(rendered)
+    claim = _minor_claim(rendered)
     by_name = {p["metadata"]["name"]: p for p in r.of_kind(rendered, "Placement")}
     for item in case.get("hubAddon.placements"):
         supernode = by_name[f"{RELEASE}-{item['name']}"]["spec"]
@@ -76,6 +94,14 @@ def test_clientapp_placement_is_the_supernode_placement_narrowed(rendered: list[
                 label_sel.pop("matchExpressions", None)
             if label_sel:
                 sel["labelSelector"] = label_sel
+            minor = _supernode_minor(case, item)
+            if minor is not None:
+                claims = dict(sel.pop("claimSelector"))
+                ours = [e for e in claims["matchExpressions"] if e["key"] == claim]
+                assert ours == [{"key": claim, "operator": "In", "values": [minor]}], ours
+                others = [e for e in claims["matchExpressions"] if e["key"] != claim]
+                if others:
+                    sel["claimSelector"] = {**claims, "matchExpressions": others}
             narrowed.append({"requiredClusterSelector": sel})
         expected = dict(supernode)
         expected_predicates = expected.pop("predicates", None) or [{"requiredClusterSelector": {}}]
@@ -190,3 +216,31 @@ def test_clientapps_without_the_hub_addon_fail_or_resolve(helm: Path) -> None:
         return
     problems = _check_clientapp_placements(rendered)
     assert not problems, "\n".join(problems)
+
+
+def test_clientapps_follow_each_placements_supernode_minor(helm: Path) -> None:
+    """A placement whose SuperNode runs another minor (mid-upgrade): its ClientApp placement selects
+    clusters whose SuperNode claims that minor, the catch-all ClientApp placement either minor, and
+    each AddOnDeploymentConfig gives the claim its SuperNode's minor; a digest-pinned SuperNode
+    (minor unknown) selects on no claim."""
+    placements = CHART / "ci" / "placements-values.yaml"
+    skewed = render_case(helm, Case("minor-per-placement", (placements,), ("hubAddon.placements[0].supernode.image.tag=1.41.0",)))
+    claim = _minor_claim(skewed)
+    by_name = {p["metadata"]["name"]: p["spec"] for p in r.of_kind(skewed, "Placement")}
+
+    def claimed(spec: dict) -> list[list[str]]:
+        """The minors each predicate accepts (one entry per predicate)."""
+        return [[v for e in (pred["requiredClusterSelector"].get("claimSelector") or {}).get("matchExpressions", [])
+                 if e["key"] == claim for v in e["values"]] for pred in spec["predicates"]]
+
+    assert claimed(by_name[f"{RELEASE}-top-memory-clientapp"]) == [["1.41"]]
+    assert claimed(by_name[f"{RELEASE}-edge-clientapp"]) == [["1.42"], ["1.42"]]
+    assert claimed(by_name[f"{RELEASE}-supernodes"]) == [["1.41", "1.42"]]
+    minors = {c["metadata"]["name"]: {v["name"]: v["value"] for v in c["spec"]["customizedVariables"]}["FLOWER_MINOR"]
+              for c in r.of_kind(skewed, "AddOnDeploymentConfig")}
+    assert minors[f"{RELEASE}-supernode-top-memory"] == "1.41" and minors[f"{RELEASE}-supernode-edge"] == "1.42", minors
+
+    pinned = render_case(helm, Case("minor-unknown", (placements,), ("hubAddon.supernode.image.digest=sha256:" + "1" * 64,)))
+    by_name = {p["metadata"]["name"]: p["spec"] for p in r.of_kind(pinned, "Placement")}
+    assert claimed(by_name[f"{RELEASE}-supernodes"]) == [[]]
+    assert "unknown" in {v["value"] for c in r.of_kind(pinned, "AddOnDeploymentConfig") for v in c["spec"]["customizedVariables"]}

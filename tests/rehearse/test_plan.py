@@ -149,3 +149,21 @@ def test_no_superlink_refuses(render, sample_fleet) -> None:
     # still refuses a render that has none (hubAddon off too, so there is nothing to run).
     with pytest.raises(Refusal, match="superlink.enabled"):
         _plan(render("superlink.enabled=false", "hubAddon.enabled=false", "clientApp.enabled=false"), sample_fleet)
+
+
+def test_supernodes_publish_their_minor_and_clientapps_follow_it(render, sample_fleet) -> None:
+    """The addon's ClusterClaim (its SuperNode's Flower minor) is on every SuperNode cluster of the
+    plan, and the ClientApp Placement selects on it: a cluster whose SuperNode claims another minor
+    (mid-upgrade) gets no ClientApp."""
+    from helm_flower.placement_preview import preview_placements
+
+    objects = render()
+    plan = _plan(objects, sample_fleet)
+    claims = {name: plan.clusters[name].claims for name in plan.supernodes}
+    (claim,) = {key for c in claims.values() for key in c}
+    assert set(claims) == set(SAMPLE_CLUSTERS) and {c[claim] for c in claims.values()} == {"1.42"}
+    label = ocm.addon_available_label(naming.addon(RELEASE, NS))
+    lagging = {**claims, "hospital-lyon": {claim: "1.41"}}
+    fleet = fleet_with_label(sample_fleet, set(SAMPLE_CLUSTERS), label, claims=lagging)
+    previews = {p.name: p for p in preview_placements(objects, fleet, namespace=NS)}
+    assert sorted(previews[f"{RELEASE}-default-clientapp"].chosen_names) == sorted(set(SAMPLE_CLUSTERS) - {"hospital-lyon"})

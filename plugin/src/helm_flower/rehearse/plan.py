@@ -64,6 +64,7 @@ class ClusterPlan:
     adc: ocm.ConfigRef | None = None
     template: ocm.ConfigRef | None = None
     variables: dict[str, str] = field(default_factory=dict)
+    claims: dict[str, str] = field(default_factory=dict)  # ClusterClaims its addon manifests publish
     node_config_rendered: str | None = None
     node_config: dict[str, Any] = field(default_factory=dict)
     partition_added: dict[str, int] = field(default_factory=dict)
@@ -313,10 +314,11 @@ def build_plan(
     for name in sorted(clusters):
         supernodes[name] = _supernode(index, cma, addon, clusters[name], mcas.get(name), chosen_by.get(name, []), notes)
 
-    # ClientApps: their Placements require the addon-available label; the rehearsal takes the
-    # addon as available exactly where a SuperNode was placed.
+    # ClientApps: their Placements require the addon-available label and the ClusterClaims the addon
+    # publishes (its SuperNode's Flower minor); the rehearsal takes the addon as available, with
+    # those claims, exactly where a SuperNode was placed.
     label = ocm.addon_available_label(addon)
-    available = fleet_with_label(fleet, set(supernodes), label)
+    available = fleet_with_label(fleet, set(supernodes), label, claims={n: clusters[n].claims for n in supernodes})
     previews_available = {(p.namespace, p.name): p for p in preview_placements(index.items, available, namespace=namespace)}
     clientapps: list[Component] = []
     for mwrs in index.of_kind("ManifestWorkReplicaSet"):
@@ -362,11 +364,14 @@ def _view(preview: PlacementPreview, role: str) -> PlacementView:
     )
 
 
-def fleet_with_label(fleet: Fleet, clusters: set[str], label: str, value: str = "available") -> Fleet:
-    """A copy of ``fleet`` where ``clusters`` carry ``label=value``."""
+def fleet_with_label(fleet: Fleet, clusters: set[str], label: str, value: str = "available",
+                     claims: Mapping[str, Mapping[str, str]] | None = None) -> Fleet:
+    """A copy of ``fleet`` where ``clusters`` carry ``label=value`` and their ``claims``."""
+    claims = claims or {}
     return Fleet(
         clusters=tuple(
-            dataclasses.replace(c, labels={**c.labels, label: value}) if c.name in clusters else c
+            dataclasses.replace(c, labels={**c.labels, label: value}, claims={**c.claims, **claims.get(c.name, {})})
+            if c.name in clusters else c
             for c in fleet.clusters
         ),
         cluster_sets=fleet.cluster_sets,
@@ -414,6 +419,8 @@ def _supernode(
     except ocm.SubstitutionError as exc:
         raise Refusal(f"{where}: OCM cannot render the AddOnTemplate: {exc}", component=where) from None
     by_kind = {(m.get("kind", ""), _meta(m).get("name", "")): m for m in manifests}
+    cluster.claims = {_meta(m).get("name", ""): str((m.get("spec") or {}).get("value", ""))
+                      for m in manifests if m.get("kind") == "ClusterClaim"}
     deployment = next(
         (m for m in manifests if m.get("kind") == "Deployment" and _find_container(_pod_spec(m), "flower-supernode")),
         None,

@@ -143,6 +143,14 @@ work.open-cluster-management.io/manifestworkreplicaset=<namespace>.<name>, a lab
 {{- end -}}
 
 {{/* Fixed names of the objects on managed clusters (their namespace is per release). */}}
+{{/*
+The ClusterClaim in which a managed cluster's SuperNode publishes its Flower minor (the ClientApp
+Placements select on it). A claim's name is also a claimSelector key, which OCM reads as a label
+key's name part: at most 63 characters, so the addon name and "-flower-minor", fitted.
+*/}}
+{{- define "flower.supernodeMinorClaim" -}}
+{{- include "flower.fitName" (list (printf "%s-flower-minor" (include "flower.addonName" .)) 63 (include "flower.nameKey" (list . "supernode-minor-claim"))) -}}
+{{- end -}}
 {{- define "flower.supernodeName" -}}supernode{{- end -}}
 {{- define "flower.caConfigMapName" -}}flower-ca{{- end -}}
 {{- define "flower.supernodeTlsSecretName" -}}supernode-runtime-tls{{- end -}}

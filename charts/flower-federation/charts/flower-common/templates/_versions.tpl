@@ -18,3 +18,19 @@ minor: Flower refuses a SuperExec of another major.minor than its SuperLink's or
 {{- fail (printf "global.flower.version: Flower %s is not supported by this chart; supported minors: %s" $version (join ", " (reverse $supported))) }}
 {{- end }}
 {{- end }}
+
+{{- /*
+flower.imageMinor: the Flower major.minor ("1.42") an official image runs: its tag, or
+global.flower.version when the tag is empty; "" when the image is pinned by digest or its tag names
+no version (helm_flower.flower_versions.parse reads tags the same way). Call: (list $ imageValues)
+*/}}
+{{- define "flower.imageMinor" -}}
+{{- $root := index . 0 -}}
+{{- $image := index . 1 | default dict -}}
+{{- if not $image.digest -}}
+{{- $tag := $image.tag | default $root.Values.global.flower.version | toString -}}
+{{- if regexMatch "^v?[0-9]+\\.[0-9]+(\\.[0-9]+)?([-+_.].*)?$" $tag -}}
+{{- regexFind "[0-9]+\\.[0-9]+" $tag -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

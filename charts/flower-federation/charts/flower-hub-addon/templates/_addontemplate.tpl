@@ -4,7 +4,7 @@
 {{/*
 hubAddon.addOnTemplate: the AddOnTemplate whose manifests run a SuperNode on each managed
 cluster. OCM substitutes {{CLUSTER_NAME}} and the AddOnDeploymentConfig's variables
-(SUPERLINK_ADDRESS, SUPERNODE_IMAGE, NODE_CONFIG) per cluster. Namespaced manifests name the agent
+(SUPERLINK_ADDRESS, SUPERNODE_IMAGE, FLOWER_MINOR, NODE_CONFIG) per cluster. Namespaced manifests name the agent
 namespace itself, not {{INSTALL_NAMESPACE}}: the API server validates an embedded manifest's
 metadata.namespace as a DNS label and rejects the whole AddOnTemplate otherwise (seen on a real hub);
 OCM's namespace decorator sets it to the AddOnDeploymentConfig's agentInstallNamespace anyway, which
@@ -44,6 +44,17 @@ spec:
               pod-security.kubernetes.io/enforce: restricted
               pod-security.kubernetes.io/audit: restricted
               pod-security.kubernetes.io/warn: restricted
+        # The Flower minor of this cluster's SuperNode, published in the ManagedCluster's status on the
+        # hub: the ClientApp Placements select on it, so a ClientApp only lands next to a SuperNode of
+        # its minor (Flower refuses a SuperExec of another minor), whatever order the rollouts take.
+        - apiVersion: cluster.open-cluster-management.io/v1alpha1
+          kind: ClusterClaim
+          metadata:
+            name: {{ include "flower.supernodeMinorClaim" . | quote }}
+            labels:
+              {{- include "flower.agentLabels" (list . "supernode") | nindent 14 }}
+          spec:
+            value: {{ include "hubAddon.var" "FLOWER_MINOR" | quote }}
         {{- if $tls }}
         - apiVersion: v1
           kind: ConfigMap

@@ -1,7 +1,7 @@
 {{/*
 hubAddon.deploymentConfigs renders the AddOnDeploymentConfigs: one default, one per placement,
 one per cluster with its own node-config. They carry what differs between clusters: the
-SuperLink address, the SuperNode image, node-config, resources and node placement.
+SuperLink address, the SuperNode image and its Flower minor, node-config, resources and node placement.
 The umbrella calls it, because the SuperLink address comes from the superlink chart's values.
 Context: dict Values (this chart's values) Release Chart endpoint (flower.superlinkEndpoint).
 */}}
@@ -51,6 +51,8 @@ spec:
       value: {{ include "flower.image" (list $ctx $supernode.image) | quote }}
     - name: NODE_CONFIG
       value: {{ include "hubAddon.nodeConfig" $nodeConfig | quote }}
+    - name: FLOWER_MINOR
+      value: {{ include "flower.imageMinor" (list $ctx $supernode.image) | default "unknown" | quote }}
   {{- with $supernode.resources }}
   resourceRequirements:
     - containerID: "deployments:supernode:supernode"

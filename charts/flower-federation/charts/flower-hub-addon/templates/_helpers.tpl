@@ -58,3 +58,26 @@ change a config change that OCM rolls out as the placement's rolloutStrategy say
 renders the template with this placeholder, hashes it, and substitutes the name.
 */}}
 {{- define "hubAddon.templateNamePlaceholder" -}}__FLOWER_ADDON_TEMPLATE_NAME__{{- end -}}
+
+
+{{/*
+hubAddon.clientAppClaimSelector: the claimSelector (YAML) that keeps ClientApps to clusters whose
+SuperNode runs a Flower minor of the given placements' SuperNodes (the base SuperNode when the list is
+empty); empty when one of them is pinned by digest or tagged with no version (its minor is unknown).
+Call: (list ctx claimName placementItems)
+*/}}
+{{- define "hubAddon.clientAppClaimSelector" -}}
+{{- $ctx := index . 0 -}}
+{{- $base := $ctx.Values.supernode -}}
+{{- $minors := list -}}
+{{- range (index . 2 | default (list dict)) -}}
+{{- $image := merge (deepCopy ((.supernode | default dict).image | default dict)) (deepCopy $base.image) -}}
+{{- $minors = append $minors (include "flower.imageMinor" (list $ctx $image)) -}}
+{{- end -}}
+{{- if not (has "" $minors) -}}
+matchExpressions:
+  - key: {{ index . 1 }}
+    operator: In
+    values: {{ uniq $minors | sortAlpha | toJson }}
+{{- end -}}
+{{- end -}}
