@@ -4,6 +4,7 @@ real `lookup`, on the hub and on the managed clusters, and a changed node-config
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -83,3 +84,97 @@ def test_a_new_superlink_host_gets_a_new_certificate_from_the_same_ca(fleet, rel
     assert after.serial_number != before.serial_number and ca_after == ca_before
     release.upgrade(values)
     assert cert()[0].serial_number == after.serial_number, "an upgrade with the same names reissued the certificate"
+
+
+def _minor_claim(release) -> str:
+    (template,) = release.of_kind("AddOnTemplate")
+    (claim,) = [m for m in template["spec"]["agentSpec"]["workload"]["manifests"] if m["kind"] == "ClusterClaim"]
+    return claim["metadata"]["name"]
+
+
+def _claimed_minor(hub, cluster: str, claim: str) -> str | None:
+    claims = hub.cluster(cluster).get("status", {}).get("clusterClaims") or []
+    return next((c["value"] for c in claims if c["name"] == claim), None)
+
+
+def _clientapp_minor(hub, cluster: str, owner: str) -> str | None:
+    """The Flower minor of the ClientApp image in the cluster's ManifestWork from the MWRS (None: no
+    work, or one being deleted)."""
+    label = "work.open-cluster-management.io/manifestworkreplicaset"
+    for work in hub.works(cluster).values():
+        if work["metadata"].get("deletionTimestamp"):
+            continue  # on its way out (the agent removes the ClientApp, then the work)
+        if (work["metadata"].get("labels") or {}).get(label) == owner:
+            (deployment,) = [m for m in work["spec"]["workload"]["manifests"] if m["kind"] == "Deployment"]
+            tag = deployment["spec"]["template"]["spec"]["containers"][0]["image"].rsplit(":", 1)[1]
+            return ".".join(tag.split(".")[:2])
+    return None
+
+
+def test_during_a_flower_upgrade_clientapps_follow_their_clusters_supernode_minor(fleet, hub, releases, selector):
+    """1.41 -> 1.42 while cluster2 lags (its klusterlet paused for 25 s: its SuperNode still 1.41,
+    as a cluster a Progressive addon rollout has not reached yet). Each SuperNode publishes its minor
+    (ClusterClaim) and the ClientApp Placement selects on it: cluster2 leaves the ClientApp Placement
+    and its ClientApp work is deleted while cluster1 runs the 1.42 pair; when cluster2's SuperNode
+    claims 1.42, its 1.42 ClientApp comes back. Sampled every second on the hub from 3 s after the
+    upgrade: no live ClientApp work of another minor than its cluster's SuperNode claim. (In the first
+    second OCM's ManifestWorkReplicaSet may still update the lagging cluster's work before the
+    Placement drops it: a window of about a second, said in docs/upgrade.md.)"""
+    clusters = ["cluster1", "cluster2"]
+    for cluster in clusters:
+        hub.label_cluster(cluster, selector, "true")
+    release = releases("minorgate", "flower-minor-gate")
+
+    def values(version: str) -> dict:
+        v = placed_on(selector, clientApp={"defaults": {"image": {"tag": version}}})
+        v["hubAddon"]["supernode"] = {"image": {"tag": version}}
+        return v
+
+    release.install(values("1.41.0"))
+    claim, owner = _minor_claim(release), f"{release.namespace}.{release.clientapp_mwrs('default')}"
+    wait_until("both clusters to claim 1.41 and have the 1.41 ClientApp",
+               lambda: all(_claimed_minor(hub, c, claim) == "1.41" and _clientapp_minor(hub, c, owner) == "1.41"
+                           for c in clusters), 240)
+    samples: list[dict[str, tuple[str | None, str | None]]] = []
+
+    def sample() -> bool:
+        now = {c: (_claimed_minor(hub, c, claim), _clientapp_minor(hub, c, owner)) for c in clusters}
+        samples.append(now)
+        return all(state == ("1.42", "1.42") for state in now.values())
+
+    fleet.pause_agent("cluster2")
+    try:
+        release.upgrade(values("1.42.0"))
+        time.sleep(3)
+        for _ in range(20):
+            sample()
+            time.sleep(1)
+    finally:
+        fleet.resume_agent("cluster2")
+    assert samples[-1] == {"cluster1": ("1.42", "1.42"), "cluster2": ("1.41", None)}, samples
+    wait_until("both clusters to claim 1.42 and have the 1.42 ClientApp", sample, 240, interval=1)
+    mismatched = [s for s in samples if any(app is not None and app != node for node, app in s.values())]
+    assert not mismatched, f"a live ClientApp work of another minor than its cluster's SuperNode claim: {mismatched[:5]}"
+
+
+def test_upgrading_a_release_leaves_another_releases_cluster_set_binding_alone(fleet, hub, releases, selector):
+    """Two releases in one namespace share the ManagedClusterSetBinding OCM requires (its name is the
+    set's): the first release owns it; installing, upgrading and uninstalling the second never
+    touches it (same uid and resourceVersion, still annotated with the first release)."""
+    first = releases("bindfirst", "flower-binding")
+    second = releases("bindsecond", "flower-binding")
+    first.install(placed_on(selector))
+
+    def binding() -> dict:
+        return fleet.custom().get_namespaced_custom_object(
+            "cluster.open-cluster-management.io", "v1beta2", "flower-binding", "managedclustersetbindings", "default")
+
+    before = binding()["metadata"]
+    assert before["annotations"]["meta.helm.sh/release-name"] == "bindfirst"
+    second.install(placed_on(selector))
+    assert not [o for o in second.manifest() if o["kind"] == "ManagedClusterSetBinding"]
+    second.upgrade(placed_on(selector, hubAddon={"supernode": {"nodeConfig": {"tier": "upgraded"}}}))
+    second.uninstall()
+    after = binding()["metadata"]
+    assert (after["uid"], after["resourceVersion"], after["annotations"]["meta.helm.sh/release-name"]) == \
+        (before["uid"], before["resourceVersion"], "bindfirst")
