@@ -17,6 +17,8 @@ from helm_flower.fleet import Cluster, Fleet, Taint, load_fleet
 from helm_flower.placement_preview import (
     Binding,
     PlacementPreview,
+    explain_cluster,
+    label_selector_matches,
     preview_placement,
     preview_placements,
 )
@@ -587,3 +589,234 @@ def test_chosen_is_a_capped_subset_of_candidates(clusters, predicates, number, s
         assert len(chosen) <= number
     assert sorted(c for d in result.decisions for c in d.clusters) == sorted(chosen)
     assert all(len(d.clusters) <= 100 for d in result.decisions)
+
+
+# --- the notes, reasons and objects a user sees ------------------------------------
+
+
+def notes(result: PlacementPreview) -> list[tuple[str, str, bool]]:
+    return [(n.code, n.message, n.approximate) for n in result.notes]
+
+
+def test_notes_name_what_the_preview_did_not_evaluate() -> None:
+    obj = placement(spreadPolicy={"spreadConstraints": [{"topologyKey": "region", "topologyKeyType": "Label"}]}, sortBy="Score")
+    obj["apiVersion"] = "cluster.open-cluster-management.io/v1alpha1"
+    assert notes(preview(obj, FIVE, binding("default"))) == [
+        ("api-version", "apiVersion 'cluster.open-cluster-management.io/v1alpha1': the hub serves Placement only as "
+                        "cluster.open-cluster-management.io/v1beta1", False),
+        ("spread-policy", "spreadPolicy is not evaluated", True),
+        ("sort-by-score", "sortBy Score orders decisions by score, which is not computed; decisions are listed by name", False),
+    ]
+
+
+@pytest.mark.parametrize(("regions", "assumed"), [(("eu", "ap"), "a, c"), (("mars",), "none")])
+def test_cel_note_lists_the_clusters_assumed_to_match(regions: tuple[str, ...], assumed: str) -> None:
+    selector = {"labelSelector": {"matchExpressions": [expr("region", "In", *regions)]}, "celSelector": {"celExpressions": ["size(x) > 1"]}}
+    result = preview(placement(predicates=[{"requiredClusterSelector": selector}]), REGIONS, binding("default"))
+    message = f"celSelector expressions are not evaluated; clusters assumed to match them: {assumed}"
+    assert notes(result) == [("cel-selector", message, assumed != "none")]
+
+
+def test_claim_match_labels_note_says_the_api_server_drops_it() -> None:
+    dropped = {"requiredClusterSelector": {"claimSelector": {"matchLabels": {"id.k8s.io": "x"}}}}
+    result = preview(placement(check=False, predicates=[labels_pred(), dropped]), REGIONS, binding("default"))
+    message = "predicates[1].claimSelector.matchLabels is not part of the API (use matchExpressions); the API server drops it"
+    assert notes(result) == [("ignored-field", message, False)]
+
+
+def test_taint_notes_name_the_cluster_and_the_assumption() -> None:
+    toleration = {"key": "maintenance", "operator": "Exists", "tolerationSeconds": 60}
+    assert notes(preview(placement(tolerations=[toleration]), TAINTED, binding("default"))) == [
+        ("toleration-seconds", "maint: tolerated only for tolerationSeconds, which the preview does not count down; "
+                               "assumed still tolerated", True),
+        ("no-select-if-new", "newonly: its NoSelectIfNew taint excludes it, assuming it is not already among this "
+                             "Placement's decisions", False),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("toleration", "tolerated"),
+    [
+        ({"key": "other", "operator": "Exists"}, False),  # a key names the one taint it tolerates
+        ({"key": "quiet", "operator": "Equal"}, True),  # no value tolerates the taint without one
+        ({"key": "quiet", "value": "x"}, False),
+    ],
+)
+def test_toleration_key_and_empty_value(toleration: dict, tolerated: bool) -> None:
+    quiet = fleet(cluster("maint", taints=[Taint("maintenance", "NoSelect", "true")]), cluster("q", taints=[Taint("quiet", "NoSelect")]))
+    result = preview(placement(tolerations=[toleration]), quiet, binding("default"))
+    assert result.chosen_names == (("q",) if tolerated else ())
+
+
+ADDON_SCORE = {"scoreCoordinate": {"type": "AddOn", "addOn": {"resourceName": "gpu", "scoreName": "free"}}}
+CPU_SCORE = {"scoreCoordinate": {"type": "BuiltIn", "builtIn": "ResourceAllocatableCPU"}}
+
+
+@pytest.mark.parametrize(
+    ("number", "effect", "approximate"),
+    [
+        (2, "numberOfClusters keeps the highest scores, so the chosen clusters are approximate", True),
+        (None, "every feasible cluster is chosen, so scores change nothing", False),
+    ],
+)
+def test_live_prioritizers_note(number: int | None, effect: str, approximate: bool) -> None:
+    spec: dict[str, Any] = {"prioritizerPolicy": {"configurations": [ADDON_SCORE, CPU_SCORE]}}
+    if number is not None:
+        spec["numberOfClusters"] = number
+    message = f"prioritizers AddOn/gpu/free, ResourceAllocatableCPU score clusters from live hub state and are not evaluated; {effect}"
+    assert notes(preview(placement(**spec), FIVE, binding("default"))) == [("prioritizer", message, approximate)]
+
+
+def test_default_prioritizers_note_when_number_of_clusters_cuts() -> None:
+    message = ("numberOfClusters keeps the highest scores; Balance, Steady depend on PlacementDecisions already on the "
+               "hub, so all scores are taken as equal and ties are broken by cluster name")
+    assert notes(preview(placement(numberOfClusters=2), FIVE, binding("default"))) == [("prioritizer", message, True)]
+
+
+def test_addon_coordinate_without_names_and_zero_weights() -> None:
+    unnamed = {"scoreCoordinate": {"type": "AddOn", "addOn": {}}}
+    result = preview(placement(check=False, prioritizerPolicy={"mode": "Exact", "configurations": [unnamed]}), FIVE, binding("default"))
+    assert "prioritizers AddOn// score clusters" in result.notes[0].message
+    zero = [{**ADDON_SCORE, "weight": 0}, {"scoreCoordinate": {"type": "BuiltIn", "builtIn": "Balance"}, "weight": 0}]
+    result = preview(placement(numberOfClusters=2, prioritizerPolicy={"configurations": zero}), FIVE, binding("default"))
+    assert "; Steady depend on PlacementDecisions" in result.notes[0].message  # a weight of 0 turns a prioritizer off
+
+
+def test_number_of_clusters_equal_to_feasible_or_zero() -> None:
+    exact = preview(placement(numberOfClusters=5), FIVE, binding("default"))
+    assert (len(exact.chosen), exact.notes) == (5, ())
+    none = preview(placement(numberOfClusters=0), FIVE, binding("default"))
+    assert (none.chosen_names, none.reason) == ((), "NoManagedClusterMatched")
+
+
+MISCONFIGURED = [
+    ({"predicates": [labels_pred(matchExpressions=[expr("gpu", "NotIn")])]},
+     "predicates[0].labelSelector.matchExpressions[0]: values must be non-empty for NotIn"),
+    ({"predicates": [claims_pred(expr("id.k8s.io", "Exists", "x"))]},
+     "predicates[0].claimSelector.matchExpressions[0]: values must be empty for Exists"),
+    ({"predicates": [labels_pred(), labels_pred(matchExpressions=[expr("gpu", "DoesNotExist", "x")])]},
+     "predicates[1].labelSelector.matchExpressions[0]: values must be empty for DoesNotExist"),
+    ({"tolerations": [{"value": "true"}]}, "tolerations[0]: if the key is empty, operator must be Exists"),
+    ({"tolerations": [{"key": "k", "operator": "Exists", "value": "v"}]},
+     "tolerations[0]: if the operator is Exists, the value should be empty"),
+    ({"prioritizerPolicy": {"mode": "Fast"}}, "incorrect prioritizer policy mode: Fast"),
+    ({"prioritizerPolicy": {"configurations": [CPU_SCORE, {"weight": 2}]}},
+     "prioritizerPolicy.configurations[1]: scoreCoordinate field is required"),
+    ({"decisionStrategy": {"groupStrategy": {"clustersPerDecisionGroup": True}}},
+     "clustersPerDecisionGroup True is not a number or percentage"),
+    ({"decisionStrategy": {"groupStrategy": {"clustersPerDecisionGroup": "3"}}}, "clustersPerDecisionGroup '3' is not a percentage"),
+    ({"decisionStrategy": {"groupStrategy": {"clustersPerDecisionGroup": "x%"}}}, "clustersPerDecisionGroup 'x%' is not a percentage"),
+    ({"decisionStrategy": group_strategy(None, ("all", {}), ("bad", {"matchExpressions": [expr("gpu", "Gt")]}))},
+     "decisionGroups[1].groupClusterSelector.labelSelector.matchExpressions[0]: 'Gt' is not a valid selector operator"),
+]
+
+
+@pytest.mark.parametrize(("spec", "problem"), MISCONFIGURED)
+def test_misconfigured_note_says_why(spec: dict, problem: str) -> None:
+    result = preview(placement(check=False, **spec), FIVE, binding("default"))
+    assert notes(result) == [("misconfigured", f"the hub would not schedule this Placement: {problem}", False)]
+    assert (result.name, result.reason, result.feasible, result.uncertain, result.chosen) == ("p", "Misconfigured", (), (), ())
+    assert layout(result) == [(0, "", ())]
+
+
+@pytest.mark.parametrize(("per_group", "sizes"), [(1, [1] * 9), (0, [9]), ("0%", [9]), (-2, [9])])
+def test_clusters_per_group_of_one_or_none(per_group: int | str, sizes: list[int]) -> None:
+    result = preview(placement(check=False, decisionStrategy=group_strategy(per_group)), SITES, binding("default"))
+    assert [len(g.clusters) for g in result.groups] == sizes
+
+
+def test_decision_object_and_status() -> None:
+    result = preview(placement(numberOfClusters=2), FIVE, binding("default"))
+    assert result.decisions[0].to_object() == {
+        "apiVersion": "cluster.open-cluster-management.io/v1beta1",
+        "kind": "PlacementDecision",
+        "metadata": {"name": "p-decision-1", "namespace": NS, "labels": {
+            "cluster.open-cluster-management.io/placement": "p",
+            "cluster.open-cluster-management.io/decision-group-name": "",
+            "cluster.open-cluster-management.io/decision-group-index": "0",
+        }},
+        "status": {"decisions": [{"clusterName": "a", "reason": ""}, {"clusterName": "b", "reason": ""}]},
+    }
+    assert result.status()["numberOfSelectedClusters"] == 2
+
+
+def test_defaults_namespace_and_known_sets() -> None:
+    """Without namespace= an unscoped Placement and binding are in "default"; without cluster_sets= the fleet's sets exist."""
+    obj = placement()
+    del obj["metadata"]["namespace"]
+    unscoped = binding("us")
+    del unscoped["metadata"]["namespace"]
+    (result,) = preview_placements([obj], SETS, [unscoped])
+    assert (result.namespace, result.candidates) == ("default", ("us-1",))
+    direct = preview_placement(obj, SETS, [Binding("default", "eu")])
+    assert (direct.name, direct.namespace, direct.candidates) == ("p", "default", ("eu-1", "eu-2"))
+    assert explain_cluster(obj, "us-1", SETS, [Binding("default", "us")])[0] is True
+
+
+# --- one cluster: helm flower explain ----------------------------------------------
+
+
+def explain(obj: dict, name: str, a_fleet: Fleet = REGIONS, bindings=(Binding(NS, "default"),), **kwargs: Any) -> tuple[bool, str]:
+    return explain_cluster(obj, name, a_fleet, list(bindings), **kwargs)
+
+
+def test_explain_a_cluster_that_passes_or_does_not_exist() -> None:
+    assert explain(placement(), "a") == (True, "it passes the placement's cluster sets, predicates and tolerations")
+    assert explain(placement(), "z") == (False, "there is no ManagedCluster z")
+
+
+def test_explain_cluster_sets() -> None:
+    assert explain(placement(), "eu-2", SETS, [Binding(NS, "default"), Binding(NS, "us")]) == (
+        False, "it is in cluster set(s) eu, not in one the placement uses (default, us)")
+    loner = fleet(cluster("x", sets=()), sets=("default",))
+    assert explain(placement(), "x", loner, [Binding(NS, "flower", "default")]) == (
+        False, f"it is in cluster set(s) (none), not in one the placement uses (none bound to namespace {NS})")
+    assert explain(placement(), "eu-2", SETS, [Binding(NS, "eu")], namespace="other")[0] is True  # metadata.namespace wins
+
+
+def test_explain_uses_the_sets_given_as_existing() -> None:
+    lab = fleet(cluster("x", sets=("lab",)), sets=())
+    assert explain(placement(), "x", lab, [Binding(NS, "lab")])[0] is False
+    assert explain(placement(), "x", lab, [Binding(NS, "lab")], cluster_sets=["lab"])[0] is True
+
+
+def test_explain_predicates_in_words() -> None:
+    predicates = [
+        labels_pred(matchLabels={"region": "eu"}, matchExpressions=[expr("tier", "In", "x", "y"), expr("gpu", "Exists")]),
+        {"requiredClusterSelector": {
+            "labelSelector": {"matchExpressions": [expr("zone", "NotIn", "z1", "z2"), expr("old", "DoesNotExist")]},
+            "claimSelector": {"matchExpressions": [expr("id.k8s.io", "In", "c-id")]},
+            "celSelector": {"celExpressions": ['managedCluster.metadata.name == "c"']},
+        }},
+        {"requiredClusterSelector": {}},
+    ]
+    ok, why = explain(placement(predicates=predicates[:2]), "d")
+    assert (ok, why) == (False, "its labels and claims match none of the placement's predicates: "
+                                "(label region=eu and label tier in (x, y) and label gpu exists) or "
+                                "(label zone not in (z1, z2) and label old absent and claim id.k8s.io=c-id and "
+                                'CEL managedCluster.metadata.name == "c")')
+    assert explain(placement(predicates=predicates), "d")[0] is True  # an empty selector matches any cluster
+
+
+def test_explain_misconfigured_and_taints() -> None:
+    bad = placement(check=False, predicates=[labels_pred(), labels_pred(matchExpressions=[expr("gpu", "Gt")])])
+    assert explain(bad, "a") == (
+        False, "the placement is misconfigured: predicates[1].labelSelector.matchExpressions[0]: 'Gt' is not a valid selector operator")
+    assert explain(placement(), "maint", TAINTED) == (False, "its taint maintenance (NoSelect) is not tolerated by the placement")
+
+
+def test_explain_ignores_bindings_the_hub_rejects() -> None:
+    assert explain(placement(), "a", REGIONS, [Binding(NS, "flower", "default"), Binding(NS, "nowhere")])[0] is False
+
+
+@pytest.mark.parametrize(
+    ("selector", "labels", "matches"),
+    [
+        ({"matchLabels": {"gpu": "true"}}, {"gpu": "true"}, True),
+        ({"matchLabels": {"gpu": "true"}}, {}, False),
+        ({"matchExpressions": [expr("gpu", "Exists")]}, {"gpu": "x"}, True),
+        ({"matchExpressions": [expr("gpu", "Gt", "1")]}, {"gpu": "2"}, False),  # an invalid selector matches nothing
+    ],
+)
+def test_label_selector_matches(selector: dict, labels: dict, matches: bool) -> None:
+    assert label_selector_matches(selector, labels) is matches
