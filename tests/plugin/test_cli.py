@@ -105,10 +105,11 @@ def test_namespace_and_context_default_from_helm(monkeypatch):
 
 
 def test_namespace_reaches_the_rules(monkeypatch):
-    monkeypatch.setenv("HELM_NAMESPACE", "fl")
-    _, out, _ = run("validate", CHART, "-o", "json", "--set", "superlink.enabled=false")
-    message = next(f["message"] for f in json.loads(out)["findings"] if f["rule"] == "FLW234")
-    assert "flower-superlink.fl.svc.cluster.local" in message
+    namespace = "n" * 53  # too long for ClientApp names under OCM's label (FLW250)
+    monkeypatch.setenv("HELM_NAMESPACE", namespace)
+    _, out, _ = run("validate", CHART, "-o", "json", "--set", HOST)
+    message = next(f["message"] for f in json.loads(out)["findings"] if f["rule"] == "FLW250")
+    assert message.startswith(f"namespace {namespace!r} has 53 characters")
 
 
 def test_global_flags_work_before_the_command():

@@ -304,12 +304,20 @@ def test_ingress_controller_peers(tmp_path):
         assert not only(found, "FLW235")
 
 
-def test_hub_addon_with_a_superlink_elsewhere(tmp_path):
-    _, found = validate(tmp_path, {"superlink": {"enabled": False}})
-    assert ":0" in only(found, "FLW234")[0]["message"]
-    code, found = validate(tmp_path, {"superlink": {"enabled": False, "exposure": {
-        "type": "LoadBalancer", "host": "fl.example.com", "port": 443}}})
-    assert not only(found, "FLW234")
+def test_hub_addon_without_superlink_is_refused_wherever_the_superlink_runs(tmp_path):
+    """The chart refuses hubAddon without this release's SuperLink (templates/checks.yaml), whatever
+    superlink.exposure names. validate used to pass an external host and port (exit 0)."""
+    elsewhere = {"type": "LoadBalancer", "host": "fl.example.com", "port": 443}
+    for superlink in ({"enabled": False}, {"enabled": False, "exposure": elsewhere}):
+        code, found = validate(tmp_path, {"superlink": superlink})
+        (finding,) = only(found, "FLW234")
+        assert code == 1 and finding["severity"] == "error" and finding["path"] == "$.superlink.enabled"
+        assert finding["message"] == (
+            "superlink is disabled but hubAddon is enabled: SuperNodes dial this release's SuperLink, and "
+            "the chart refuses to render without it (a SuperLink run elsewhere is not supported yet)")
+        assert finding["hint"] == "enable superlink, or disable hubAddon"
+    assert not only(validate(tmp_path, {"superlink": {"enabled": False}, "hubAddon": {"enabled": False},
+                                        "clientApp": {"enabled": False}})[1], "FLW234")
 
 
 # --- SuperLink state --------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ RULES: dict[str, tuple[str, str]] = {
     "FLW231": (ERROR, "exposure without superlink.exposure.host: SuperNodes cannot dial the SuperLink"),
     "FLW232": (WARNING, "ClusterIP exposure: only SuperNodes on the hub's own cluster can dial"),
     "FLW233": (ERROR, "NodePort exposure needs superlink.exposure.nodePort in 30000-32767"),
-    "FLW234": (ERROR, "hubAddon enabled but the SuperLink address cannot be derived"),
+    "FLW234": (ERROR, "hubAddon enabled without the SuperLink (the chart refuses it)"),
     "FLW235": (ERROR, "Ingress (or Route with allApis) NetworkPolicy without networkPolicy.ingressControllerFrom"),
     "FLW236": (ERROR, "superlink.exposure.allApis without acknowledgeUnauthenticatedControlApi"),
     "FLW240": (ERROR, "persistence with superlink.replicaCount > 1 (one SQLite file)"),

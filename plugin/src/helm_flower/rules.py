@@ -22,7 +22,6 @@ _RULES: list[RuleFn] = []
 _PEM_CERT = "-----BEGIN CERTIFICATE-----"
 MAX_RELEASE = 53
 MAX_ADC_VALUE = 1024
-EXPOSURE_WITH_HOST_PORT = ("LoadBalancer", "Ingress", "Route")
 
 
 def rule(fn: RuleFn) -> RuleFn:
@@ -488,7 +487,7 @@ def exposure(ctx: Context) -> None:
     hub = ctx.on("hubAddon")
     if not ctx.on("superlink"):
         if hub:
-            _external_superlink(ctx)
+            _superlink_elsewhere(ctx)
         return
     kind = ctx.get("superlink", "exposure", "type")
     host = ctx.get("superlink", "exposure", "host")
@@ -559,22 +558,12 @@ def _ingress_controller_peers(ctx: Context, kind: str, exposure_values: dict[str
                 "(kubernetes.io/metadata.name: ingress-nginx), or set superlink.networkPolicy.enabled=false")
 
 
-def _external_superlink(ctx: Context) -> None:
-    """hubAddon without the superlink subchart: the address comes from superlink.* values alone."""
-    host = ctx.get("superlink", "exposure", "host")
-    kind = ctx.get("superlink", "exposure", "type")
-    port: Any = ctx.get("superlink", "port")
-    if host and kind in EXPOSURE_WITH_HOST_PORT:
-        port = ctx.get("superlink", "exposure", "port")
-    elif host and kind == "NodePort":
-        port = ctx.get("superlink", "exposure", "nodePort")
-    if not host or not isinstance(port, (int, float)) or isinstance(port, bool) or port <= 0:
-        service = f"{naming.superlink_service(ctx.release, ctx.namespace)}.{ctx.namespace}.svc.cluster.local"
-        ctx.add("FLW234", ("superlink", "exposure"),
-                "superlink is disabled but hubAddon is enabled: SuperNodes would dial "
-                f"{host or service}:{int(port) if isinstance(port, (int, float)) and not isinstance(port, bool) else 0}",
-                "point SuperNodes at the SuperLink that runs elsewhere: set superlink.exposure.host, "
-                "superlink.exposure.type (LoadBalancer, Ingress or Route) and superlink.exposure.port")
+def _superlink_elsewhere(ctx: Context) -> None:
+    """hubAddon without the superlink subchart: the chart refuses it (templates/checks.yaml)."""
+    ctx.add("FLW234", ("superlink", "enabled"),
+            "superlink is disabled but hubAddon is enabled: SuperNodes dial this release's SuperLink, and the "
+            "chart refuses to render without it (a SuperLink run elsewhere is not supported yet)",
+            "enable superlink, or disable hubAddon")
 
 
 # --- SuperLink state ---------------------------------------------------------------------------
