@@ -181,3 +181,25 @@ def test_values_render_per_cluster_node_config_with_the_chart(make_hub, run_cmd,
     entries = {e["name"]: e for e in cma["spec"]["installStrategy"]["placements"]}
     assert entries["fed-cluster-bravo"]["configs"][0]["name"] == "fed-supernode-cluster-bravo"
     assert list(entries)[-3:] == ["fed-cluster-alpha", "fed-cluster-bravo", "fed-cluster-charlie"]
+
+
+def test_read_chosen_in_manual_mode_reads_the_named_addon_in_pages(make_hub):
+    """--addon-name picks the ManagedClusterAddOns (not the release's ClusterManagementAddOn), listed
+    by name with the page size asked for; their list's resourceVersion is kept for the watch."""
+    from helm_flower.hub.kube import ConnectionSettings, Hub
+    from helm_flower.hub.release import MANUAL, read_chosen
+
+    hub = make_hub(fleetgen.FleetSpec(manual_clusters=["m1"], apps={}))
+    other = fleetgen.FleetSpec(manual_clusters=["x", "y"], apps={}, addon="flower-other")
+    for cluster in ("x", "y"):
+        hub.create(fleetgen.managed_cluster_addon(other, cluster, "available"))
+    with Hub(ConnectionSettings()) as client:
+        state = read_chosen(client, "fed", NS, addon_name="flower-other", page_size=1)
+    assert state.addon == "flower-other"
+    assert list(state.chosen()) == [MANUAL] and sorted(state.chosen()[MANUAL]) == ["x", "y"]
+    assert {"placements", "decisions", "addons"} <= set(state.rv) and state.rv["addons"]
+    lists = [(p, q) for m, p, q in hub.requests if m == "GET" and "watch" not in q]
+    addon_lists = [q for p, q in lists if p.endswith("/managedclusteraddons")]
+    assert len(addon_lists) == 2  # two addons, one a page
+    assert all(q.get("fieldSelector") == "metadata.name=flower-other" and q.get("limit") == "1" for q in addon_lists)
+    assert all(q.get("limit") == "1" for p, q in lists if p.endswith("/placements"))

@@ -118,3 +118,153 @@ def test_deployment_configs_map_to_their_supernode_minor_until_deleted():
     state.apply_deployment_config("DELETED", adc)
     state.apply_deployment_config("DELETED", {"metadata": {"name": "never-seen"}})
     assert state.config_flower == {"keep": "1.41"}
+
+
+def test_a_work_without_the_owner_label_is_not_a_clientapp_work():
+    state = ReleaseState("fed", "flower", "flower-fed")
+    state.apply_work("ADDED", {"metadata": {"name": "w", "namespace": "c1", "labels": {}}})
+    state.apply_work("ADDED", {"metadata": {"name": "w", "namespace": "c1"}})
+    assert state.works == {}
+
+
+# --- a cluster's row: its ClientApps' state and the Flower version skew -------------------------
+
+SUPERNODE_IMAGE = "flwr/supernode:{}.0"
+
+
+def placement(name: str, role: str, item: str | None, version: str = "1.42.0") -> dict:
+    labels = {"flower.ai/placement-role": role, "app.kubernetes.io/version": version}
+    if item is not None:
+        labels["flower.ai/placement"] = item
+    return {"metadata": {"name": name, "labels": labels}}
+
+
+def decision(placement_name: str, *clusters: str) -> dict:
+    return {"metadata": {"name": f"{placement_name}-decision-1",
+                         "labels": {"cluster.open-cluster-management.io/placement": placement_name}},
+            "status": {"decisions": [{"clusterName": c} for c in clusters]}}
+
+
+def addon(cluster: str, config: str = "") -> dict:
+    obj = {"metadata": {"name": "flower-fed", "namespace": cluster},
+           "status": {"conditions": [{"type": "Available", "status": "True"}]}}
+    if config:
+        obj["status"]["configReferences"] = [{"resource": "addondeploymentconfigs", "desiredConfig": {
+            "name": config, "specHash": "h"}, "lastAppliedConfig": {"name": config, "specHash": "h"}}]
+    return obj
+
+
+def mwrs(name: str, app: str, *refs: tuple[str, str]) -> dict:
+    return {"metadata": {"name": name, "labels": {"flower.ai/clientapp": app}},
+            "spec": {"placementRefs": [{"name": r, "rolloutStrategy": {"type": t}} for r, t in refs]}}
+
+
+def work(name: str, cluster: str, owner: str, minor: str = "1.42", available: bool = True) -> dict:
+    status = "True" if available else "False"
+    return {"metadata": {"name": name, "namespace": cluster, "labels": {MWRS_LABEL: f"flower.{owner}"}},
+            "spec": {"workload": {"manifests": [{"kind": "Deployment", "spec": {"template": {"spec": {"containers": [
+                {"name": "superexec", "image": f"flwr/superexec:{minor}.0"}]}}}}]}},
+            "status": {"conditions": [{"type": "Available", "status": status, "reason": "R", "message": "0/1 ready"}]}}
+
+
+def release(*clusters: str, clientapp_chose=(), superlink: str = "1.42.0", configs=None) -> ReleaseState:
+    """Release fed: placement default (SuperNodes on ``clusters``), its ClientApp twin (which chose
+    ``clientapp_chose``) and ClientApp digits (MWRS fed-digits, Progressive) on that twin."""
+    state = ReleaseState("fed", "flower", "flower-fed")
+    state.apply_placement(placement("fed-default", "supernode", "default", superlink))
+    state.apply_placement(placement("fed-default-clientapp", "clientapp", "default", superlink))
+    state.apply_decision("ADDED", decision("fed-default", *clusters))
+    state.apply_decision("ADDED", decision("fed-default-clientapp", *clientapp_chose))
+    state.apply_mwrs("ADDED", mwrs("fed-digits", "digits", ("fed-default-clientapp", "Progressive")))
+    for name, minor in (configs or {}).items():
+        state.apply_deployment_config("ADDED", {"metadata": {"name": name}, "spec": {"customizedVariables": [
+            {"name": "SUPERNODE_IMAGE", "value": SUPERNODE_IMAGE.format(minor)}]}})
+    return state
+
+
+def rows_of(state: ReleaseState) -> dict[str, Row]:
+    return {r.cluster: r for t in state.summarise().tables for r in t["rows"]}
+
+
+def test_clientapp_state_before_its_work_exists():
+    state = release("chosen", "not-chosen", "no-addon", clientapp_chose=["chosen"])
+    for cluster in ("chosen", "not-chosen"):
+        state.apply_addon("ADDED", addon(cluster))
+    by = rows_of(state)
+    assert by["chosen"].apps == [("digits", model.ROLLING_OUT,
+                                  "not rolled out here yet (Progressive rollout of fed-digits via placement "
+                                  "fed-default-clientapp)")]
+    assert by["not-chosen"].apps == [("digits", model.WAITING,
+                                      "placement fed-default-clientapp has not chosen this cluster yet (it waits for "
+                                      "the ManagedCluster label feature.open-cluster-management.io/addon-flower-fed="
+                                      "available)")]
+    missing = by["no-addon"]
+    assert (missing.supernode, missing.supernode_reason, missing.apps) == (
+        model.MISSING, "no ManagedClusterAddOn flower-fed in namespace no-addon yet",
+        [("digits", model.WAITING, "waits for the SuperNode")])
+    assert not any(r.ready for r in by.values())
+    state.works_visible = False
+    assert rows_of(state)["chosen"].apps == [("digits", model.UNKNOWN, "ManifestWorks could not be read")]
+
+
+def test_the_rollout_named_is_the_one_of_the_placement_that_chose_the_cluster():
+    state = ReleaseState("fed", "flower", "flower-fed")
+    for item in ("a", "b"):
+        state.apply_placement(placement(f"fed-{item}", "supernode", item))
+        state.apply_placement(placement(f"fed-{item}-clientapp", "clientapp", item))
+        state.apply_decision("ADDED", decision(f"fed-{item}", "c1"))
+    state.apply_decision("ADDED", decision("fed-b-clientapp", "c1"))
+    state.apply_mwrs("ADDED", mwrs("fed-digits", "digits", ("fed-a-clientapp", "All"), ("fed-b-clientapp", "Progressive")))
+    state.apply_addon("ADDED", addon("c1"))
+    assert rows_of(state)["c1"].apps == [("digits", model.ROLLING_OUT, "not rolled out here yet (Progressive rollout "
+                                                                       "of fed-digits via placement fed-b-clientapp)")]
+
+
+def test_one_work_or_overlapping_works_on_a_cluster():
+    state = release("one", "two", "two-ok")
+    for cluster in ("one", "two", "two-ok"):
+        state.apply_addon("ADDED", addon(cluster))
+    state.apply_work("ADDED", work("w1", "one", "fed-digits"))
+    state.apply_work("ADDED", work("w1", "two", "fed-digits", available=False))
+    state.apply_work("ADDED", work("w2", "two", "fed-digits"))
+    state.apply_work("ADDED", work("w1", "two-ok", "fed-digits"))
+    state.apply_work("ADDED", work("w2", "two-ok", "fed-digits"))
+    by = rows_of(state)
+    assert by["one"].apps == [("digits", model.AVAILABLE, "")] and by["one"].ready
+    overlap = "2 ManifestWorks of fed-digits on this cluster (overlapping placements)"
+    assert by["two"].apps == [("digits", model.NOT_READY, f"R: 0/1 ready; {overlap}")]
+    assert by["two-ok"].apps == [("digits", model.AVAILABLE, overlap)]
+
+
+def skew_of(config_minor: str | None, app_minor: str, superlink: str = "1.42.0", config: str = "cfg"):
+    """The skew finding of cluster c1: its SuperNode runs with ``config`` (of SuperNode image minor
+    ``config_minor``; None: config not known to the release), its ClientApp ships ``app_minor``."""
+    state = release("c1", superlink=superlink, configs={} if config_minor is None else {"cfg": config_minor})
+    state.apply_addon("ADDED", addon("c1", config))
+    state.apply_work("ADDED", work("w1", "c1", "fed-digits", app_minor))
+    return rows_of(state)["c1"].skew
+
+
+BLOCKING_FIX = ("the SuperNode refuses the ClientApp SuperExec (exit 606): finish the upgrade to {0} on this cluster "
+                "(helm upgrade --set global.flower.version={0}.x, no per-image tag overrides; the SuperNode (addon) "
+                "and ClientApp (ManifestWorkReplicaSet) rollouts both have to reach it: helm flower status --wait)")
+
+
+def test_skew_with_an_unknown_superlink_names_it_and_blocks():
+    skew = skew_of("1.42", "1.41", superlink="")
+    assert skew == {"superNode": "1.42", "superLink": "", "clientApps": {"digits": "1.41"}, "blocking": True,
+                    "finding": "Flower version skew: SuperNode 1.42, ClientApp digits 1.41, SuperLink ?; "
+                               + BLOCKING_FIX.format("1.42")}
+
+
+@pytest.mark.parametrize("config_minor, config", [(None, "cfg"), ("1.42", "")])
+def test_skew_of_a_clientapp_off_the_superlink_when_the_supernode_minor_is_unknown(config_minor, config):
+    """No applied config (rolling out), or one the release does not know: only the SuperLink to compare."""
+    skew = skew_of(config_minor, "1.41", config=config)
+    assert skew["superNode"] == "" and not skew["blocking"]
+    assert skew["finding"].startswith("Flower version skew: SuperNode ?, ClientApp digits 1.41, SuperLink 1.42; ")
+    assert skew_of(config_minor, "1.42", config=config) is None
+
+
+def test_no_skew_without_anything_to_compare():
+    assert skew_of(None, "1.41", superlink="", config="") is None
