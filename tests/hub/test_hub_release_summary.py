@@ -268,3 +268,110 @@ def test_skew_of_a_clientapp_off_the_superlink_when_the_supernode_minor_is_unkno
 
 def test_no_skew_without_anything_to_compare():
     assert skew_of(None, "1.41", superlink="", config="") is None
+
+
+GROUP_LABELS = ("cluster.open-cluster-management.io/decision-group-index",
+                "cluster.open-cluster-management.io/decision-group-name")
+
+
+def test_tables_by_decision_group_with_the_rollout_of_each_clientapp():
+    state = release("c1", clientapp_chose=["c1", "c2"])
+    canary = decision("fed-default", "c2", "c3")
+    canary["metadata"]["name"] = "fed-default-decision-2"
+    canary["metadata"]["labels"].update(zip(GROUP_LABELS, ("1", "canary")))
+    canary["status"]["decisions"].append({"reason": "no clusterName"})
+    state.apply_decision("ADDED", canary)
+    digits = mwrs("fed-digits", "digits", ("fed-default-clientapp", "Progressive"))
+    digits["status"] = {"summary": {"total": 2}, "placementsSummary": [  # the Go field name
+        {"name": "fed-default-clientapp", "availableDecisionGroups": "1 (1 / 2 clusters applied)",
+         "summary": {"applied": 1}}]}
+    state.apply_mwrs("ADDED", digits)
+    everywhere = mwrs("fed-monitor", "monitor", ("fed-supernodes", ""))
+    everywhere["spec"]["placementRefs"][0]["rolloutStrategy"] = {"rolloutType": "Progressive"}  # the old field
+    state.apply_mwrs("ADDED", everywhere)
+    state.apply_placement(placement("fed-supernodes", "clientapp", None))
+    for cluster in ("c1", "c2", "c3"):
+        state.apply_addon("ADDED", addon(cluster))
+    state.apply_work("ADDED", work("w1", "c1", "fed-digits"))
+    state.apply_work("ADDED", work("w2", "c1", "fed-monitor"))
+    summary = state.summarise(min_clusters=1)
+    (table,) = summary.tables
+    assert [(r.cluster, r.group_index, r.group_name, r.ready) for r in table["rows"]] == [
+        ("c1", 0, "", True), ("c2", 1, "canary", False), ("c3", 1, "canary", False)]
+    assert (table["name"], table["placement"]) == ("default", "fed-default")
+    assert table["groups"] == [{"index": 0, "name": "", "clusters": 1, "ready": 1},
+                               {"index": 1, "name": "canary", "clusters": 2, "ready": 0}]
+    assert table["apps"] == [
+        {"app": "digits", "manifestWorkReplicaSet": "fed-digits", "placement": "fed-default-clientapp",
+         "rolloutStrategy": "Progressive", "summary": {"applied": 1},
+         "availableDecisionGroups": "1 (1 / 2 clusters applied)", "conditions": {}},
+        {"app": "monitor", "manifestWorkReplicaSet": "fed-monitor", "placement": "fed-supernodes",
+         "rolloutStrategy": "Progressive", "summary": {}, "availableDecisionGroups": "", "conditions": {}}]
+    assert [a for a, _, _ in table["rows"][1].apps] == ["digits", "monitor"]
+    assert (summary.chosen, summary.ready_count, summary.required, summary.mode) == (3, 1, 1, "Placements")
+    assert [r.cluster for r in summary.not_ready] == ["c2", "c3"]
+    state.apply_decision("DELETED", canary)
+    assert [r.cluster for r in state.summarise().tables[0]["rows"]] == ["c1"]
+
+
+def test_a_decision_with_an_unreadable_group_index_is_group_0():
+    state = release()
+    odd = decision("fed-default", "c1")
+    odd["metadata"]["labels"][GROUP_LABELS[0]] = "first"
+    state.apply_decision("ADDED", odd)
+    state.apply_addon("ADDED", addon("c1"))
+    assert [(r.group_index, r.group_name) for r in rows_of(state).values()] == [(0, "")]
+
+
+def test_mwrs_defaults_all_rollout_and_its_name_as_app():
+    state = release()
+    bare = {"metadata": {"name": "fed-x"}, "spec": {"placementRefs": [{"name": "fed-default-clientapp"}]},
+            "status": {"placementSummary": [{"name": "fed-default-clientapp", "summary": {"applied": 3}}]}}
+    state.apply_mwrs("ADDED", bare)
+    assert (state.mwrs["fed-x"].app, state.mwrs["fed-x"].refs) == ("fed-x", [("fed-default-clientapp", "All")])
+    assert state.mwrs["fed-x"].placement_summary["fed-default-clientapp"]["summary"] == {"applied": 3}
+    state.apply_mwrs("DELETED", bare)
+    assert "fed-x" not in state.mwrs
+
+
+def test_warnings_about_clientapp_rollouts_and_placements():
+    state = release("c1")
+    state.apply_addon("ADDED", addon("c1"))
+    broken = mwrs("fed-digits", "digits", ("fed-default-clientapp", "All"), ("fed-gone-clientapp", "All"))
+    broken["status"] = {"conditions": [
+        {"type": "PlacementVerified", "status": "False", "reason": "PlacementDecisionNotFound", "message": "not yet"},
+        {"type": "ManifestworkApplied", "status": "False", "reason": "InvalidManifestWorkName", "message": "too long"}]}
+    state.apply_mwrs("ADDED", broken)
+    counted = placement("fed-default", "supernode", "default")
+    counted["status"] = {"numberOfSelectedClusters": 2}
+    state.apply_placement(counted)
+    empty = placement("fed-empty", "supernode", "empty")
+    empty["status"] = {"conditions": [{"type": "PlacementSatisfied", "status": "False",
+                                       "reason": "NoManagedClusterMatched", "message": "No cluster matches"}]}
+    state.apply_placement(empty)
+    state.apply_placement(placement("fed-quiet", "supernode", "quiet"))
+    unsure = placement("fed-unsure", "supernode", "unsure")
+    unsure["status"] = {"conditions": [{"type": "PlacementSatisfied", "status": "False", "reason": "Pending"}]}
+    state.apply_placement(unsure)
+    assert state.summarise().warnings == [
+        "ManifestWorkReplicaSet fed-digits: PlacementVerified=False (PlacementDecisionNotFound) not yet",
+        "ManifestWorkReplicaSet fed-digits: too long",
+        "ManifestWorkReplicaSet fed-digits refers to placement fed-gone-clientapp, which is not a placement of "
+        "release fed",
+        "placement fed-default reports 2 selected clusters but its PlacementDecisions list 1 (the placement "
+        "controller is still writing them)",
+        "placement fed-empty chose no cluster: NoManagedClusterMatched: No cluster matches",
+        "placement fed-unsure chose no cluster: Pending",
+    ]
+
+
+@pytest.mark.parametrize("mwrs_names, selector", [
+    ([], None),
+    (["fed-a"], f"{MWRS_LABEL}=flower.fed-a"),
+    (["fed-b", "fed-a"], f"{MWRS_LABEL} in (flower.fed-a,flower.fed-b)"),
+])
+def test_work_selector_names_the_release_mwrs(mwrs_names, selector):
+    state = ReleaseState("fed", "flower", "flower-fed")
+    for name in mwrs_names:
+        state.apply_mwrs("ADDED", mwrs(name, name))
+    assert state.work_selector() == selector

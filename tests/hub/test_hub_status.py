@@ -278,3 +278,79 @@ def test_eligible_but_not_chosen_says_so(make_hub, run_cmd):
     rc, out, _ = run_cmd(status, ["status", "fed", "-n", NS, "--cluster", "golf"])
     assert ("golf is not in the federation:\n  placement default (fed-default): it passes the placement's "
             "cluster sets, predicates and tolerations, but it was not chosen") in out, out
+
+
+# --- reading the release: what it may not read, and the errors it does not swallow --------------
+
+ADDON_GROUP = "addon.open-cluster-management.io"
+
+
+def _read(**kw):
+    from helm_flower.hub.kube import ConnectionSettings, Hub
+    from helm_flower.hub.release import read_release
+
+    with Hub(ConnectionSettings()) as client:
+        return read_release(client, kw.pop("release", "fed"), NS, **kw)
+
+
+def _configs_fleet() -> fleetgen.FleetSpec:
+    spec = fleetgen.small_fleet()
+    spec.deployment_configs = True
+    return spec
+
+
+def test_read_release_warns_about_what_it_may_not_list(make_hub):
+    from helm_flower.hub import model
+
+    hub = make_hub(_configs_fleet())
+    assert _read().config_flower and not _read().warnings
+    hub.deny("list", "addondeploymentconfigs", ADDON_GROUP, NS)
+    hub.deny("list", "manifestworks", "work.open-cluster-management.io")
+    hub.deny("list", "clustermanagementaddons", ADDON_GROUP)
+    state = _read()
+    assert state.warnings == [
+        "could not list ClusterManagementAddOns (forbidden: cannot list clustermanagementaddons); assuming the addon "
+        "is named flower-fed-flower (use --addon-name if global.addon.name is set)",
+        "forbidden: cannot list addondeploymentconfigs.addon.open-cluster-management.io in namespace flower: the "
+        "SuperNodes' Flower versions are unknown",
+        "forbidden: cannot list manifestworks.work.open-cluster-management.io at the cluster scope (all namespaces): "
+        "the per-cluster ClientApp state is unknown",
+    ]
+    assert (state.addon, state.config_flower, state.works, state.works_visible) == ("flower-fed-flower", {}, {}, False)
+    rows = state.summarise().tables[0]["rows"]
+    assert {r.apps[0][1] for r in rows} == {model.UNKNOWN}
+
+
+@pytest.mark.parametrize("plural", ["addondeploymentconfigs", "manifestworks"])
+def test_read_release_fails_when_a_resource_is_not_served(make_hub, plural):
+    from helm_flower.hub.errors import HubError
+
+    hub = make_hub(_configs_fleet())
+    del hub.types[next(k for k in hub.types if k[2] == plural)]
+    with pytest.raises(HubError, match=f"does not serve {plural}"):
+        _read()
+
+
+def test_read_release_of_a_release_not_there(make_hub):
+    from helm_flower.hub.errors import HubError
+
+    make_hub(fleetgen.small_fleet())
+    with pytest.raises(HubError) as caught:
+        _read(release="nope")
+    assert caught.value.message == (
+        "release 'nope' not found in namespace flower: no Placements labelled app.kubernetes.io/name=flower,"
+        "app.kubernetes.io/instance=nope there. Check the release name and -n (helm list -A), and that the release "
+        "has hubAddon.enabled=true.")
+
+
+def test_several_addons_labelled_with_the_release_take_the_first_name(make_hub):
+    spec = fleetgen.small_fleet()
+    hub = make_hub(spec)
+    twin = fleetgen.cluster_management_addon(spec)
+    twin["metadata"]["name"] = "flower-a-twin"
+    hub.create(twin)
+    state = _read()
+    assert state.addon == "flower-a-twin"
+    assert state.warnings == ["several ClusterManagementAddOns are labelled with release fed of namespace flower: "
+                              "flower-a-twin, flower-fed-flower; using flower-a-twin (use --addon-name to choose)"]
+    assert _read(addon_name="flower-fed-flower").warnings == []
