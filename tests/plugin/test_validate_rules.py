@@ -236,6 +236,43 @@ def test_cluster_with_its_own_config_takes_its_placements_supernode_image(tmp_pa
     assert any("cluster 'c1' is Flower 1.41" in m for m in messages)
 
 
+def test_skew_names_the_value_that_sets_the_clientapps_minor(tmp_path):
+    """FLW214 points at what decides a ClientApp's minor: its own image (tag or repository given), else
+    clientApp.defaults.image; a flower-version label of clientApp.defaults when the app has none."""
+    values = deep(HOST, SKEW_PLACEMENTS, {"clientApp": {"apps": [
+        {"name": "own-tag", "placements": ["new"], "image": {"tag": "1.41.0"}},  # 1.41 on 1.42
+        {"name": "own-repo", "placements": ["old"], "image": {"repository": "flwr/superexec"}},  # 1.42 on 1.41
+        {"name": "default-tag", "placements": ["old"]},  # 1.42 on 1.41
+    ]}})
+    skew = only(validate(tmp_path, values)[1], "FLW214")
+    assert {(f["path"], f["message"].split(",")[0]) for f in skew} == {
+        ("$.clientApp.apps[0].image.tag", "ClientApp 'own-tag' is Flower 1.41"),
+        ("$.clientApp.apps[1].image.tag", "ClientApp 'own-repo' is Flower 1.42"),
+        ("$.clientApp.defaults.image.tag", "ClientApp 'default-tag' is Flower 1.42"),
+    }
+    labelled = deep(HOST, SKEW_PLACEMENTS, {"clientApp": {
+        "defaults": {"appLabels": {"flower.ai/flower-version": "1.41.0"}},
+        "apps": [{"name": "app", "placements": ["new"], "image": {"repository": "acme/app", "tag": "7.0"}}]}})
+    (finding,) = only(validate(tmp_path, labelled)[1], "FLW214")
+    assert finding["path"] == '$.clientApp.defaults.appLabels["flower.ai/flower-version"]'
+    assert finding["message"].startswith("ClientApp 'app' is Flower 1.41, the SuperNode of placement 'new' is Flower 1.42")
+
+
+def test_a_supernode_pinned_by_digest_has_no_known_minor(tmp_path):
+    pinned = deep(SKEW_PLACEMENTS, {"hubAddon": {"placements": [
+        {"name": "old", "clusterSets": ["default"], "supernode": {"image": {
+            "repository": "flwr/supernode", "tag": "1.41.0", "digest": "sha256:" + "c" * 64}}},
+        {"name": "new", "clusterSets": ["default"]}]}})
+    values = deep(HOST, pinned, {"clientApp": {"apps": [{"name": "everywhere", "placements": []}]}})
+    assert not only(validate(tmp_path, values)[1], "FLW214")
+
+
+def test_a_clientapp_defaults_image_of_the_wrong_type_is_the_schemas_finding(tmp_path):
+    code, found = validate(tmp_path, deep(HOST, {"clientApp": {"defaults": {"image": "flwr/superexec:1.41.0"}}}))
+    assert code == 1 and only(found, "FLW100")[0]["path"] == "$.clientApp.defaults.image"
+    assert not only(found, "FLW214")
+
+
 # --- TLS --------------------------------------------------------------------------------------------
 
 
@@ -296,6 +333,7 @@ def test_ingress_controller_peers(tmp_path):
         assert finding["severity"] == "error"
         assert finding["path"] == "$.superlink.networkPolicy.ingressControllerFrom"
         assert exposure["type"] in finding["message"]
+        assert finding["hint"].startswith("name the ingress controller's pods, e.g. a namespaceSelector")
         for policy in ({"ingressControllerFrom": controller}, {"enabled": False}):
             _, found = validate(tmp_path, {"superlink": {"exposure": exposure, "networkPolicy": policy}})
             assert not only(found, "FLW235")
@@ -342,6 +380,7 @@ def test_release_name_length_and_syntax(tmp_path):
     (too_long,) = only(validate(tmp_path, HOST, "--release", "x" * 54)[1], "FLW253")
     assert too_long["message"] == f"release name {'x' * 54!r} has 54 characters, Helm allows 53"
     assert "at most 53" in too_long["hint"]
+    assert too_long["path"] == "" and too_long["file"] == ""  # the name comes from --release, not a value
     assert only(validate(tmp_path, HOST, "--release", "Flower")[1], "FLW253")
     (digit,) = only(validate(tmp_path, HOST, "--release", "9lives")[1], "FLW253")  # Service names start with a letter
     assert "'9lives-superlink' must start with a letter" in digit["message"]
@@ -370,7 +409,7 @@ def test_addon_name_limit(tmp_path):
 def test_managed_cluster_namespace(tmp_path):
     _, found = validate(tmp_path, deep(HOST, {"global": {"managedCluster": {"namespace": "Flower_NS"}}}))
     assert only(found, "FLW252")[0]["path"] == "$.global.managedCluster.namespace"
-    for system in ("kube-system", "default", "open-cluster-management-agent-addon"):
+    for system in ("kube-system", "kube-flower", "default", "open-cluster-management-agent-addon"):
         (found,) = only(validate(tmp_path, deep(HOST, {"global": {"managedCluster": {"namespace": system}}}))[1], "FLW252")
         assert found["message"] == (f"global.managedCluster.namespace {system!r} is a system namespace of the managed "
                                     "clusters; the SuperNode's namespace is created and deleted with the addon")
@@ -431,6 +470,14 @@ def test_request_over_an_inherited_limit(tmp_path):
     [finding] = only(validate(tmp_path, values)[1], "FLW261")
     assert finding["path"] == "$.clientApp.apps[0].resources.requests.memory"
     assert "$.clientApp.defaults.resources.limits.memory" in finding["message"]
+
+
+def test_a_finding_of_shared_defaults_is_reported_once(tmp_path):
+    """Every app inherits clientApp.defaults' request over its limit: one finding, at the defaults."""
+    values = deep(HOST, {"clientApp": {"defaults": {"resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}},
+                                       "apps": [{"name": "a", "placements": []}, {"name": "b", "placements": []}]}})
+    (finding,) = only(validate(tmp_path, values)[1], "FLW261")
+    assert finding["path"] == "$.clientApp.defaults.resources.requests.cpu"
 
 
 def test_sprig_merge_treats_empty_values_as_missing():
@@ -546,6 +593,28 @@ def test_node_config_rules_in_values(tmp_path):
     # 1000 characters fit: only the JSON escaping of cluster-name and the pairs push it over 1024
     assert not only(validate(tmp_path, deep(HOST, {"hubAddon": {"supernode": {"nodeConfig": {"d": "x" * 900}}}}))[1],
                     "FLW280")
+
+
+DIGEST = "sha256:" + "d" * 64
+
+
+@pytest.mark.parametrize("image, global_values, tail", [
+    ({"registry": "registry.example"}, {}, ":1.42.0"),  # an empty tag follows global.flower.version
+    ({"registry": "registry.example", "tag": "7"}, {"imageRegistry": "mirror.example"}, ":7"),
+    ({"registry": "", "tag": "1.42.0", "digest": DIGEST}, {}, "@" + DIGEST),  # a digest pins it
+])
+def test_supernode_image_reference_is_measured_as_the_chart_renders_it(tmp_path, image, global_values, tail):
+    """SUPERNODE_IMAGE (flower.image in the chart): global.imageRegistry over image.registry, no
+    registry no '/', the digest over the tag. At 1025 characters OCM refuses the AddOnDeploymentConfig."""
+    registry = global_values.get("imageRegistry") or image["registry"]
+    prefix = f"{registry}/" if registry else ""
+    repository = "r" * (1025 - len(prefix) - len(tail))
+    values = deep(HOST, {"global": global_values,
+                         "hubAddon": {"supernode": {"image": {**image, "repository": repository}}}})
+    messages = {f["message"] for f in only(validate(tmp_path, values)[1], "FLW280")
+                if f["path"] == "$.hubAddon.supernode.image"}
+    assert messages == {"SUPERNODE_IMAGE of AddOnDeploymentConfig flower-supernode is 1025 characters; "
+                        "OCM allows 1024"}
 
 
 def test_cluster_config_starts_from_its_placement(tmp_path):
