@@ -375,3 +375,75 @@ def test_work_selector_names_the_release_mwrs(mwrs_names, selector):
     for name in mwrs_names:
         state.apply_mwrs("ADDED", mwrs(name, name))
     assert state.work_selector() == selector
+
+
+def test_summary_as_json():
+    state = release("c1", "c2", clientapp_chose=["c1"], configs={"cfg": "1.42"})
+    for cluster in ("c1", "c2"):
+        state.apply_addon("ADDED", addon(cluster, "cfg"))
+    state.apply_work("ADDED", work("w1", "c1", "fed-digits", "1.41"))
+    data = state.summarise().to_dict()
+    skew = {"superNode": "1.42", "superLink": "1.42", "clientApps": {"digits": "1.41"}, "blocking": True,
+            "finding": "Flower version skew: SuperNode 1.42, ClientApp digits 1.41, SuperLink 1.42; "
+                       + BLOCKING_FIX.format("1.42")}
+    rollout = {"app": "digits", "manifestWorkReplicaSet": "fed-digits", "placement": "fed-default-clientapp",
+               "rolloutStrategy": "Progressive", "summary": {}, "availableDecisionGroups": "", "conditions": {}}
+    (table,) = data.pop("placements")
+    rows = table.pop("rows")
+    assert data == {
+        "release": "fed", "namespace": "flower", "addon": "flower-fed", "installStrategy": "Placements",
+        "ready": False, "verdict": "not ready: 0/2 clusters ready; 1 with a SuperNode but no available ClientApp",
+        "clusters": {"chosen": 2, "ready": 0, "required": 2, "superNodeAvailable": 2, "clientAppsAvailable": 1},
+        "clientApps": [{"app": "digits", "manifestWorkReplicaSet": "fed-digits",
+                        "placementRefs": [{"name": "fed-default-clientapp", "rolloutStrategy": "Progressive"}],
+                        "summary": {}, "conditions": {}}],
+        "versionSkew": [dict(skew, cluster="c1")],
+        "warnings": [],
+    }
+    assert table == {"name": "default", "placement": "fed-default", "clusters": 2, "ready": 0,
+                     "decisionGroups": [{"index": 0, "name": "", "clusters": 2, "ready": 0}], "clientApps": [rollout]}
+    assert rows[0] == {"cluster": "c1", "decisionGroup": {"index": 0, "name": ""},
+                       "superNode": {"state": A, "reason": ""},
+                       "clientApps": [{"app": "digits", "state": A, "reason": ""}], "ready": False,
+                       "reason": skew["finding"], "versionSkew": skew}
+    assert rows[1]["cluster"] == "c2" and rows[1]["versionSkew"] is None
+
+
+def test_manual_release_tables_and_selectors():
+    state = ReleaseState("fed", "flower", "flower-fed")
+    state.apply_placement(placement("fed-supernodes", "clientapp", None, "1.41.3"))
+    state.apply_decision("ADDED", decision("fed-supernodes", "m1"))
+    state.apply_mwrs("ADDED", mwrs("fed-digits", "digits", ("fed-supernodes", "All")))
+    for cluster in ("m2", "m1"):
+        state.apply_addon("ADDED", addon(cluster))
+    state.apply_addon("ADDED", {"metadata": {"name": "flower-other", "namespace": "m3"}})  # another addon
+    assert state.manual and state.release_flower == "1.41"
+    assert state.chosen() == {"(manual)": {"m2": (None, ""), "m1": (None, "")}}
+    assert state.all_chosen() == {"m1", "m2"}
+    assert state.clientapp_decisions() == {"fed-supernodes": {"m1"}}
+    summary = state.summarise()
+    assert summary.mode == "Manual" and summary.tables[0]["placement"] == "fed-supernodes"
+    assert [(r.cluster, r.group, r.apps[0][1]) for r in summary.tables[0]["rows"]] == [
+        ("m1", "", model.ROLLING_OUT), ("m2", "", model.WAITING)]
+    assert state.decision_selector() == "cluster.open-cluster-management.io/placement in (fed-supernodes)"
+    assert state.addon_field_selector() == "metadata.name=flower-fed"
+    assert state.mwrs_selector() == "app.kubernetes.io/name=flower,app.kubernetes.io/instance=fed,flower.ai/clientapp"
+    state.apply_addon("DELETED", addon("m2"))
+    assert state.all_chosen() == {"m1"}
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_paused_while_reading_and_left_as_it_was(enabled):
+    import gc
+
+    from helm_flower.hub.release import gc_paused
+
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with pytest.raises(KeyError), gc_paused():
+            assert not gc.isenabled()
+            raise KeyError("a failed read")
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
