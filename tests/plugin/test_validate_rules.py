@@ -121,6 +121,21 @@ def test_no_supernodes_anywhere(tmp_path):
     assert only(found, "FLW205")[0]["path"] == "$.hubAddon.clusters"
 
 
+def test_a_null_install_strategy_is_neither_mode(tmp_path):
+    """A null hubAddon.installStrategy removes the chart's default: the chart then renders no SuperNode
+    placement nor ManagedClusterAddOn, and refuses ClientApps that name a placement. validate used
+    to take it for Placements and pass."""
+    values = deep(HOST, {"hubAddon": {"installStrategy": None}, "clientApp": {"apps": [{"name": "a"}]}})
+    code, found = validate(tmp_path, values)
+    (none,) = only(found, "FLW205")
+    assert code == 0 and none["path"] == "$.hubAddon.installStrategy" and none["severity"] == "warning"
+    assert none["message"] == ("hubAddon.installStrategy is neither Placements nor Manual (a null removes the "
+                               "chart's default): no managed cluster gets a SuperNode")
+    values["clientApp"]["apps"][0]["placements"] = ["default"]
+    code, found = validate(tmp_path, values)
+    assert code == 1 and only(found, "FLW202")[0]["path"] == "$.clientApp.apps[0].placements[0]"
+
+
 # --- versions -------------------------------------------------------------------------------------
 
 

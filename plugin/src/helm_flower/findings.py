@@ -31,7 +31,7 @@ RULES: dict[str, tuple[str, str]] = {
     "FLW202": (ERROR, "ClientApp placements must be empty with installStrategy Manual"),
     "FLW203": (ERROR, "ClientApps enabled without the hubAddon (the chart refuses it)"),
     "FLW204": (ERROR, "duplicate placement, app or cluster name"),
-    "FLW205": (WARNING, "no SuperNode will be installed (no placements / no clusters)"),
+    "FLW205": (WARNING, "no SuperNode will be installed (no placements / no clusters / no install strategy)"),
     "FLW206": (ERROR, "hubAddon.clusters[].placement is not one of hubAddon.placements"),
     "FLW210": (ERROR, "app (SuperExec) image version differs from global.flower.version major.minor"),
     "FLW211": (ERROR, "SuperLink image version differs from global.flower.version major.minor"),

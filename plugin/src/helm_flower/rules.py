@@ -144,7 +144,8 @@ def _clusters(ctx: Context) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _placements_mode(ctx: Context) -> bool:
-    return ctx.get("hubAddon", "installStrategy", default="Placements") == "Placements"
+    # No default: as in the chart, a null (which removes the chart's "Placements") is neither mode.
+    return ctx.get("hubAddon", "installStrategy") == "Placements"
 
 
 # --- ClientApp placements -------------------------------------------------------------------
@@ -235,7 +236,12 @@ def no_supernodes(ctx: Context) -> None:
             ctx.add("FLW205", ("hubAddon", "placements"),
                     "installStrategy Placements with no placements: no managed cluster gets a SuperNode",
                     "add a placement, or use installStrategy Manual with hubAddon.clusters")
-    elif ctx.get("hubAddon", "installStrategy") == "Manual" and not _clusters(ctx):
+    elif ctx.get("hubAddon", "installStrategy") != "Manual":
+        ctx.add("FLW205", ("hubAddon", "installStrategy"),
+                "hubAddon.installStrategy is neither Placements nor Manual (a null removes the chart's default): "
+                "no managed cluster gets a SuperNode",
+                "set hubAddon.installStrategy to Placements or Manual")
+    elif not _clusters(ctx):
         ctx.add("FLW205", ("hubAddon", "clusters"),
                 "installStrategy Manual with no clusters: no managed cluster gets a SuperNode",
                 "list the managed clusters in hubAddon.clusters")
