@@ -702,6 +702,11 @@ MISCONFIGURED = [
     ({"prioritizerPolicy": {"mode": "Fast"}}, "incorrect prioritizer policy mode: Fast"),
     ({"prioritizerPolicy": {"configurations": [CPU_SCORE, {"weight": 2}]}},
      "prioritizerPolicy.configurations[1]: scoreCoordinate field is required"),
+    ({"prioritizerPolicy": {"configurations": [{"scoreCoordinate": {"type": "BuiltIn", "builtIn": "ResourceAllocatableCpu"}}]}},
+     "incorrect builtin prioritizer: ResourceAllocatableCpu"),  # OCM's getPrioritizers: only the names it knows
+    ({"prioritizerPolicy": {"mode": "Exact", "configurations": [{"scoreCoordinate": {"type": "BuiltIn"}, "weight": 3}]}},
+     "incorrect builtin prioritizer: "),
+    ({"prioritizerPolicy": {"configurations": [{"scoreCoordinate": {"type": "AddOn"}}]}}, "addOn should not be empty"),
     ({"decisionStrategy": {"groupStrategy": {"clustersPerDecisionGroup": True}}},
      "clustersPerDecisionGroup True is not a number or percentage"),
     ({"decisionStrategy": {"groupStrategy": {"clustersPerDecisionGroup": "3"}}}, "clustersPerDecisionGroup '3' is not a percentage"),
@@ -717,6 +722,33 @@ def test_misconfigured_note_says_why(spec: dict, problem: str) -> None:
     assert notes(result) == [("misconfigured", f"the hub would not schedule this Placement: {problem}", False)]
     assert (result.name, result.reason, result.feasible, result.uncertain, result.chosen) == ("p", "Misconfigured", (), (), ())
     assert layout(result) == [(0, "", ())]
+
+
+def test_a_prioritizer_switched_off_is_not_checked() -> None:
+    unknown = {"scoreCoordinate": {"type": "BuiltIn", "builtIn": "Nope"}, "weight": 0}
+    result = preview(placement(numberOfClusters=2, prioritizerPolicy={"configurations": [unknown]}), FIVE, binding("default"))
+    assert (result.reason, result.chosen_names) == ("AllDecisionsScheduled", ("a", "b"))
+
+
+def test_misconfigured_placement_leaves_its_clusters_unscheduled() -> None:
+    obj = placement(check=False, numberOfClusters=2, prioritizerPolicy={"mode": "Fast"})
+    result = preview(obj, FIVE, binding("default"))
+    assert (result.reason, result.chosen, result.unscheduled) == ("Misconfigured", (), 2)
+
+
+def test_binding_notes_say_why_the_hub_ignores_a_binding() -> None:
+    result = preview(placement(), SETS, binding("flower-default", cluster_set="default"), binding("asia"))
+    assert notes(result) == [
+        ("binding-rejected", "ManagedClusterSetBinding 'flower-default' binds set 'default': the hub rejects a binding "
+                             "whose name differs from its clusterSet", False),
+        ("unknown-cluster-set", "ManagedClusterSetBinding 'asia': no such ManagedClusterSet in the fleet, the hub ignores it", False),
+    ]
+
+
+def test_existing_binding_objects_without_a_namespace_are_in_the_release_namespace() -> None:
+    unscoped = binding("us")
+    del unscoped["metadata"]["namespace"]
+    assert preview(placement(), SETS, existing=[unscoped]).candidates == ("us-1",)
 
 
 @pytest.mark.parametrize(("per_group", "sizes"), [(1, [1] * 9), (0, [9]), ("0%", [9]), (-2, [9])])
@@ -768,6 +800,8 @@ def test_explain_a_cluster_that_passes_or_does_not_exist() -> None:
 def test_explain_cluster_sets() -> None:
     assert explain(placement(), "eu-2", SETS, [Binding(NS, "default"), Binding(NS, "us")]) == (
         False, "it is in cluster set(s) eu, not in one the placement uses (default, us)")
+    assert explain(placement(), "eu-1", SETS, [Binding(NS, "us")]) == (
+        False, "it is in cluster set(s) default, eu, not in one the placement uses (us)")
     loner = fleet(cluster("x", sets=()), sets=("default",))
     assert explain(placement(), "x", loner, [Binding(NS, "flower", "default")]) == (
         False, f"it is in cluster set(s) (none), not in one the placement uses (none bound to namespace {NS})")

@@ -25,7 +25,10 @@ The rules follow the hub scheduler of open-cluster-management-io/ocm
   live hub state (existing PlacementDecisions for the default Balance and
   Steady prioritizers, AddOnPlacementScores, allocatable resources), so the
   preview treats all scores as equal: the choice is deterministic by cluster
-  name and marked approximate whenever numberOfClusters cuts the list.
+  name and marked approximate whenever numberOfClusters cuts the list. A
+  prioritizer in use (weight not 0) the scheduler does not know (a built-in
+  other than Balance, Steady, ResourceAllocatableCPU/Memory; an AddOn
+  coordinate without addOn) makes the Placement Misconfigured.
 * Decision groups: each ``decisionGroups[]`` entry takes its matching clusters
   first, in order; the rest follow with an empty group name. Each group's
   clusters are sorted by name and cut into groups of ``clustersPerDecisionGroup``
@@ -57,6 +60,7 @@ GROUP_INDEX_LABEL = f"{GROUP}/decision-group-index"
 SELECTOR_OPERATORS = frozenset({"In", "NotIn", "Exists", "DoesNotExist"})
 EXCLUDING_EFFECTS = frozenset({"NoSelect", "NoSelectIfNew"})
 DEFAULT_PRIORITIZER_WEIGHTS = {"Balance": 1, "Steady": 1}
+BUILTIN_PRIORITIZERS = frozenset({"Balance", "Steady", "ResourceAllocatableCPU", "ResourceAllocatableMemory"})
 DECISION_STATE_PRIORITIZERS = frozenset(DEFAULT_PRIORITIZER_WEIGHTS)
 
 Groups = list[tuple[str, tuple[str, ...]]]  # (group name, cluster names) in group-index order
@@ -584,9 +588,17 @@ def _prioritizers(spec: Mapping[str, Any]) -> list[str]:
     if mode not in ("Additive", "Exact"):
         raise _Misconfigured(f"incorrect prioritizer policy mode: {mode}")
     weights = dict(DEFAULT_PRIORITIZER_WEIGHTS) if mode == "Additive" else {}
+    problems: dict[str, str | None] = {}
     for i, config in enumerate(policy.get("configurations") or []):
-        weights[_coordinate_name(config.get("scoreCoordinate"), i)] = config.get("weight", 1)
-    return sorted(name for name, weight in weights.items() if weight != 0)
+        coordinate = config.get("scoreCoordinate")
+        name = _coordinate_name(coordinate, i)
+        weights[name] = config.get("weight", 1)
+        problems[name] = _coordinate_problem(coordinate)
+    active = sorted(name for name, weight in weights.items() if weight != 0)
+    problem = next((problems[name] for name in active if problems.get(name)), None)
+    if problem:
+        raise _Misconfigured(problem)
+    return active
 
 
 def _coordinate_name(coordinate: Mapping[str, Any] | None, index: int) -> str:
@@ -597,6 +609,14 @@ def _coordinate_name(coordinate: Mapping[str, Any] | None, index: int) -> str:
         addon = coordinate.get("addOn") or {}
         return f"AddOn/{addon.get('resourceName', '')}/{addon.get('scoreName', '')}"
     return coordinate.get("builtIn", "")
+
+
+def _coordinate_problem(coordinate: Mapping[str, Any]) -> str | None:
+    """Why the hub's scheduler would refuse a prioritizer it uses (weight not 0), as OCM words it."""
+    if coordinate.get("type") == "AddOn":
+        return None if coordinate.get("addOn") is not None else "addOn should not be empty"
+    builtin = coordinate.get("builtIn", "")
+    return None if builtin in BUILTIN_PRIORITIZERS else f"incorrect builtin prioritizer: {builtin}"
 
 
 def _prioritizer_notes(spec: Mapping[str, Any], truncated: bool) -> list[Note]:
