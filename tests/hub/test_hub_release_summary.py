@@ -102,6 +102,7 @@ def test_works_are_added_and_deleted_per_mwrs_and_cluster():
     assert state.works[("fed-app.x", "c1")]["w1"].mwrs == "fed-app.x"
     state.apply_work("DELETED", mw("w1", "c1", "flower.fed-app.x"))
     state.apply_work("DELETED", mw("w9", "c2", "flower.fed-app.x"))  # never seen: ignored
+    state.apply_work("DELETED", mw("w9", "c1", "flower.fed-app.x"))  # never seen, next to seen ones: ignored
     assert sorted(state.works[("fed-app.x", "c1")]) == ["w2"]
     state.apply_work("DELETED", mw("w2", "c1", "flower.fed-app.x"))
     assert state.works == {}
@@ -309,6 +310,7 @@ def test_tables_by_decision_group_with_the_rollout_of_each_clientapp():
          "rolloutStrategy": "Progressive", "summary": {}, "availableDecisionGroups": "", "conditions": {}}]
     assert [a for a, _, _ in table["rows"][1].apps] == ["digits", "monitor"]
     assert (summary.chosen, summary.ready_count, summary.required, summary.mode) == (3, 1, 1, "Placements")
+    assert summary.to_dict()["placements"][0]["ready"] == 1
     assert [r.cluster for r in summary.not_ready] == ["c2", "c3"]
     state.apply_decision("DELETED", canary)
     assert [r.cluster for r in state.summarise().tables[0]["rows"]] == ["c1"]
@@ -447,3 +449,39 @@ def test_the_collector_is_paused_while_reading_and_left_as_it_was(enabled):
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_rows_follow_decision_groups_then_names():
+    state = release()
+    for index, cluster in ((0, "z-first"), (1, "a-second")):
+        group = decision("fed-default", cluster)
+        group["metadata"]["name"] = f"fed-default-decision-{index + 1}"
+        group["metadata"]["labels"][GROUP_LABELS[0]] = str(index)
+        state.apply_decision("ADDED", group)
+        state.apply_addon("ADDED", addon(cluster))
+    assert [r.cluster for r in state.summarise().tables[0]["rows"]] == ["z-first", "a-second"]
+
+
+def test_a_cluster_in_two_placements_gets_the_clientapps_of_both():
+    state = ReleaseState("fed", "flower", "flower-fed")
+    for item in ("a", "b"):
+        state.apply_placement(placement(f"fed-{item}", "supernode", item))
+        state.apply_placement(placement(f"fed-{item}-clientapp", "clientapp", item))
+        state.apply_decision("ADDED", decision(f"fed-{item}", "c1"))
+    state.apply_mwrs("ADDED", mwrs("fed-digits", "digits", ("fed-a-clientapp", "All")))
+    state.apply_mwrs("ADDED", mwrs("fed-stray", "stray", ("fed-elsewhere", "All")))  # targets no placement here
+    state.apply_addon("ADDED", addon("c1"))
+    state.apply_work("ADDED", work("w1", "c1", "fed-digits"))
+    tables = state.summarise().tables
+    assert [(t["name"], [r.apps for r in t["rows"]]) for t in tables] == [
+        ("a", [[("digits", A, "")]]), ("b", [[("digits", A, "")]])]
+
+
+def test_skew_of_a_supernode_off_the_superlink_says_how_to_bring_it_back():
+    skew = skew_of("1.41", "1.41")
+    assert skew == {"superNode": "1.41", "superLink": "1.42", "clientApps": {"digits": "1.41"}, "blocking": False,
+                    "finding": "Flower version skew: SuperNode 1.41, ClientApp digits 1.41, SuperLink 1.42; Flower only "
+                               "warns across minors between SuperNode and SuperLink, but a ServerApp and ClientApps of "
+                               "different minors may not interoperate: bring this cluster to 1.42 (remove per-placement "
+                               "hubAddon supernode.image.tag overrides, clientApp image tags, then wait for the addon's "
+                               "rollout: helm flower status --wait)"}
