@@ -413,25 +413,28 @@ def test_summary_as_json():
 
 def test_manual_release_tables_and_selectors():
     state = ReleaseState("fed", "flower", "flower-fed")
-    state.apply_placement(placement("fed-supernodes", "clientapp", None, "1.41.3"))
-    state.apply_decision("ADDED", decision("fed-supernodes", "m1"))
-    state.apply_mwrs("ADDED", mwrs("fed-digits", "digits", ("fed-supernodes", "All")))
+    state.apply_placement(placement("fed-all", "clientapp", None, "1.41.3"))
+    state.apply_decision("ADDED", decision("fed-all", "m1"))
+    state.apply_mwrs("ADDED", mwrs("fed-digits", "digits", ("fed-all", "All")))
     for cluster in ("m2", "m1"):
         state.apply_addon("ADDED", addon(cluster))
     state.apply_addon("ADDED", {"metadata": {"name": "flower-other", "namespace": "m3"}})  # another addon
     assert state.manual and state.release_flower == "1.41"
     assert state.chosen() == {"(manual)": {"m2": (None, ""), "m1": (None, "")}}
     assert state.all_chosen() == {"m1", "m2"}
-    assert state.clientapp_decisions() == {"fed-supernodes": {"m1"}}
+    assert state.clientapp_decisions() == {"fed-all": {"m1"}}
     summary = state.summarise()
-    assert summary.mode == "Manual" and summary.tables[0]["placement"] == "fed-supernodes"
+    assert summary.mode == "Manual" and summary.tables[0]["placement"] == "fed-all"
     assert [(r.cluster, r.group, r.apps[0][1]) for r in summary.tables[0]["rows"]] == [
         ("m1", "", model.ROLLING_OUT), ("m2", "", model.WAITING)]
-    assert state.decision_selector() == "cluster.open-cluster-management.io/placement in (fed-supernodes)"
+    assert state.decision_selector() == "cluster.open-cluster-management.io/placement in (fed-all)"
     assert state.addon_field_selector() == "metadata.name=flower-fed"
     assert state.mwrs_selector() == "app.kubernetes.io/name=flower,app.kubernetes.io/instance=fed,flower.ai/clientapp"
     state.apply_addon("DELETED", addon("m2"))
     assert state.all_chosen() == {"m1"}
+    bare = ReleaseState("fed", "flower", "flower-fed")  # no ClientApp placement: the chart's name for it
+    bare.apply_addon("ADDED", addon("m1"))
+    assert bare.summarise().tables[0]["placement"] == "fed-supernodes"
 
 
 @pytest.mark.parametrize("enabled", [True, False])
