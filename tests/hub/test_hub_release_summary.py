@@ -454,15 +454,20 @@ def test_the_collector_is_paused_while_reading_and_left_as_it_was(enabled):
         (gc.enable if was else gc.disable)()
 
 
-def test_rows_follow_decision_groups_then_names():
+def test_rows_and_groups_follow_the_decision_group_index():
     state = release()
-    for index, cluster in ((0, "z-first"), (1, "a-second")):
-        group = decision("fed-default", cluster)
+    state.apply_mwrs("DELETED", mwrs("fed-digits", "digits"))  # SuperNodes only: an available one is ready
+    for index, name, clusters in ((0, "z-group", ("z-first", "y-second")), (1, "a-group", ("a-third",))):
+        group = decision("fed-default", *clusters)
         group["metadata"]["name"] = f"fed-default-decision-{index + 1}"
-        group["metadata"]["labels"][GROUP_LABELS[0]] = str(index)
+        group["metadata"]["labels"].update(zip(GROUP_LABELS, (str(index), name)))
         state.apply_decision("ADDED", group)
-        state.apply_addon("ADDED", addon(cluster))
-    assert [r.cluster for r in state.summarise().tables[0]["rows"]] == ["z-first", "a-second"]
+        for cluster in clusters:
+            state.apply_addon("ADDED", addon(cluster))
+    (table,) = state.summarise().tables
+    assert [r.cluster for r in table["rows"]] == ["y-second", "z-first", "a-third"]
+    assert table["groups"] == [{"index": 0, "name": "z-group", "clusters": 2, "ready": 2},
+                               {"index": 1, "name": "a-group", "clusters": 1, "ready": 1}]
 
 
 def test_a_cluster_in_two_placements_gets_the_clientapps_of_both():
