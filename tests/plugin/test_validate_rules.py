@@ -617,6 +617,7 @@ DIGEST = "sha256:" + "d" * 64
     ({"registry": "registry.example"}, {}, ":1.42.0"),  # an empty tag follows global.flower.version
     ({"registry": "registry.example", "tag": "7"}, {"imageRegistry": "mirror.example"}, ":7"),
     ({"registry": "", "tag": "1.42.0", "digest": DIGEST}, {}, "@" + DIGEST),  # a digest pins it
+    ({"registry": "", "tag": ""}, {"flower": {"version": ""}}, ":"),  # neither tag nor version: nothing after the colon
 ])
 def test_supernode_image_reference_is_measured_as_the_chart_renders_it(tmp_path, image, global_values, tail):
     """SUPERNODE_IMAGE (flower.image in the chart): global.imageRegistry over image.registry, no
