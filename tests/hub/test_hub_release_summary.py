@@ -344,6 +344,9 @@ def test_warnings_about_clientapp_rollouts_and_placements():
         {"type": "PlacementVerified", "status": "False", "reason": "PlacementDecisionNotFound", "message": "not yet"},
         {"type": "ManifestworkApplied", "status": "False", "reason": "InvalidManifestWorkName", "message": "too long"}]}
     state.apply_mwrs("ADDED", broken)
+    quiet = mwrs("fed-quiet", "quiet", ("fed-default-clientapp", "All"))
+    quiet["status"] = {"conditions": [{"type": "PlacementVerified", "status": "False", "reason": "Unknown"}]}
+    state.apply_mwrs("ADDED", quiet)
     counted = placement("fed-default", "supernode", "default")
     counted["status"] = {"numberOfSelectedClusters": 2}
     state.apply_placement(counted)
@@ -360,6 +363,7 @@ def test_warnings_about_clientapp_rollouts_and_placements():
         "ManifestWorkReplicaSet fed-digits: too long",
         "ManifestWorkReplicaSet fed-digits refers to placement fed-gone-clientapp, which is not a placement of "
         "release fed",
+        "ManifestWorkReplicaSet fed-quiet: PlacementVerified=False (Unknown)",
         "placement fed-default reports 2 selected clusters but its PlacementDecisions list 1 (the placement "
         "controller is still writing them)",
         "placement fed-empty chose no cluster: NoManagedClusterMatched: No cluster matches",
@@ -493,3 +497,11 @@ def test_skew_of_a_supernode_off_the_superlink_says_how_to_bring_it_back():
                                "different minors may not interoperate: bring this cluster to 1.42 (remove per-placement "
                                "hubAddon supernode.image.tag overrides, clientApp image tags, then wait for the addon's "
                                "rollout: helm flower status --wait)"}
+
+
+def test_skewed_clusters_are_listed_by_name():
+    state = release("c2", "c1", configs={"cfg": "1.42"})
+    for cluster in ("c2", "c1"):
+        state.apply_addon("ADDED", addon(cluster, "cfg"))
+        state.apply_work("ADDED", work("w1", cluster, "fed-digits", "1.41"))
+    assert [r.cluster for r in state.summarise().skewed] == ["c1", "c2"]
