@@ -283,7 +283,8 @@ def test_tables_by_decision_group_with_the_rollout_of_each_clientapp():
     canary["status"]["decisions"].append({"reason": "no clusterName"})
     state.apply_decision("ADDED", canary)
     digits = mwrs("fed-digits", "digits", ("fed-default-clientapp", "Progressive"))
-    digits["status"] = {"summary": {"total": 2}, "placementsSummary": [  # the Go field name
+    rolled = {"type": "PlacementRolledOut", "status": "False", "reason": "Progressing", "message": "1 of 2"}
+    digits["status"] = {"summary": {"total": 2}, "conditions": [rolled], "placementsSummary": [  # the Go field name
         {"name": "fed-default-clientapp", "availableDecisionGroups": "1 (1 / 2 clusters applied)",
          "summary": {"applied": 1}}]}
     state.apply_mwrs("ADDED", digits)
@@ -305,12 +306,14 @@ def test_tables_by_decision_group_with_the_rollout_of_each_clientapp():
     assert table["apps"] == [
         {"app": "digits", "manifestWorkReplicaSet": "fed-digits", "placement": "fed-default-clientapp",
          "rolloutStrategy": "Progressive", "summary": {"applied": 1},
-         "availableDecisionGroups": "1 (1 / 2 clusters applied)", "conditions": {}},
+         "availableDecisionGroups": "1 (1 / 2 clusters applied)",
+         "conditions": {"PlacementRolledOut": {"status": "False", "reason": "Progressing", "message": "1 of 2"}}},
         {"app": "monitor", "manifestWorkReplicaSet": "fed-monitor", "placement": "fed-supernodes",
          "rolloutStrategy": "Progressive", "summary": {}, "availableDecisionGroups": "", "conditions": {}}]
     assert [a for a, _, _ in table["rows"][1].apps] == ["digits", "monitor"]
     assert (summary.chosen, summary.ready_count, summary.required, summary.mode) == (3, 1, 1, "Placements")
     assert summary.to_dict()["placements"][0]["ready"] == 1
+    assert summary.to_dict()["clientApps"][0]["summary"] == {"total": 2}
     assert [r.cluster for r in summary.not_ready] == ["c2", "c3"]
     state.apply_decision("DELETED", canary)
     assert [r.cluster for r in state.summarise().tables[0]["rows"]] == ["c1"]
@@ -435,6 +438,8 @@ def test_manual_release_tables_and_selectors():
     assert state.addon_field_selector() == "metadata.name=flower-fed"
     assert state.mwrs_selector() == "app.kubernetes.io/name=flower,app.kubernetes.io/instance=fed,flower.ai/clientapp"
     state.apply_addon("DELETED", addon("m2"))
+    state.apply_addon("DELETED", addon("never-seen"))
+    state.apply_mwrs("DELETED", mwrs("fed-never-seen", "x"))
     assert state.all_chosen() == {"m1"}
     bare = ReleaseState("fed", "flower", "flower-fed")  # no ClientApp placement: the chart's name for it
     bare.apply_addon("ADDED", addon("m1"))
