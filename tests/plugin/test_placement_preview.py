@@ -704,7 +704,7 @@ MISCONFIGURED = [
      "prioritizerPolicy.configurations[1]: scoreCoordinate field is required"),
     ({"prioritizerPolicy": {"configurations": [{"scoreCoordinate": {"type": "BuiltIn", "builtIn": "ResourceAllocatableCpu"}}]}},
      "incorrect builtin prioritizer: ResourceAllocatableCpu"),  # OCM's getPrioritizers: only the names it knows
-    ({"prioritizerPolicy": {"mode": "Exact", "configurations": [{"scoreCoordinate": {"type": "BuiltIn"}, "weight": 3}]}},
+    ({"prioritizerPolicy": {"configurations": [{"scoreCoordinate": {"type": "BuiltIn"}, "weight": 3}]}},
      "incorrect builtin prioritizer: "),
     ({"prioritizerPolicy": {"configurations": [{"scoreCoordinate": {"type": "AddOn"}}]}}, "addOn should not be empty"),
     ({"decisionStrategy": {"groupStrategy": {"clustersPerDecisionGroup": True}}},
