@@ -354,3 +354,19 @@ def test_several_addons_labelled_with_the_release_take_the_first_name(make_hub):
     assert state.warnings == ["several ClusterManagementAddOns are labelled with release fed of namespace flower: "
                               "flower-a-twin, flower-fed-flower; using flower-a-twin (use --addon-name to choose)"]
     assert _read(addon_name="flower-fed-flower").warnings == []
+
+
+def test_read_release_lists_each_kind_once_in_pages_with_its_selector(make_hub):
+    """The request pattern of the big-fleet test, on the small fleet with a page size of 1 (every list
+    takes several pages); and the resourceVersion of each list, where `--wait` starts its watches."""
+    hub = make_hub(_configs_fleet())
+    state = _read(page_size=1)
+    lists = [(p.rsplit("/", 1)[-1], q) for m, p, q in hub.requests if m == "GET" and "watch" not in q]
+    by_kind = Counter(kind for kind, _ in lists)
+    assert by_kind["placements"] > 1 and by_kind["managedclusteraddons"] == 3 and by_kind["manifestworks"] == 3
+    assert all(q.get("limit") == "1" for kind, q in lists if kind != "clustermanagementaddons")
+    selectors = {kind: (q.get("labelSelector"), q.get("fieldSelector")) for kind, q in lists}
+    assert selectors["managedclusteraddons"] == (None, "metadata.name=flower-fed-flower")
+    assert selectors["addondeploymentconfigs"] == ("app.kubernetes.io/name=flower,app.kubernetes.io/instance=fed", None)
+    assert set(state.rv) == {"placements", "decisions", "addons", "configs", "mwrs", "works"}
+    assert all(state.rv.values())
