@@ -347,8 +347,13 @@ def test_ingress_controller_peers(tmp_path):
         (finding,) = only(found, "FLW235")
         assert finding["severity"] == "error"
         assert finding["path"] == "$.superlink.networkPolicy.ingressControllerFrom"
-        assert exposure["type"] in finding["message"]
-        assert finding["hint"].startswith("name the ingress controller's pods, e.g. a namespaceSelector")
+        assert finding["message"] == (
+            f"{exposure['type']} exposure with NetworkPolicies but no superlink.networkPolicy.ingressControllerFrom: "
+            "the SuperLink's API port (which also serves the Control API) would admit any pod "
+            "(the chart refuses to render)")
+        assert finding["hint"] == ("name the ingress controller's pods, e.g. a namespaceSelector for its namespace "
+                                   "(kubernetes.io/metadata.name: ingress-nginx), or set "
+                                   "superlink.networkPolicy.enabled=false")
         for policy in ({"ingressControllerFrom": controller}, {"enabled": False}):
             _, found = validate(tmp_path, {"superlink": {"exposure": exposure, "networkPolicy": policy}})
             assert not only(found, "FLW235")
