@@ -309,8 +309,9 @@ def test_read_release_warns_about_what_it_may_not_list(make_hub):
     hub.deny("list", "clustermanagementaddons", ADDON_GROUP)
     state = _read()
     assert state.warnings == [
-        "could not list ClusterManagementAddOns (forbidden: cannot list clustermanagementaddons); assuming the addon "
-        "is named flower-fed-flower (use --addon-name if global.addon.name is set)",
+        "could not list ClusterManagementAddOns (forbidden: cannot list clustermanagementaddons.addon.open-cluster-"
+        "management.io at the cluster scope (all namespaces)); assuming the addon is named flower-fed-flower (use "
+        "--addon-name if global.addon.name is set)",
         "forbidden: cannot list addondeploymentconfigs.addon.open-cluster-management.io in namespace flower: the "
         "SuperNodes' Flower versions are unknown",
         "forbidden: cannot list manifestworks.work.open-cluster-management.io at the cluster scope (all namespaces): "
@@ -319,6 +320,16 @@ def test_read_release_warns_about_what_it_may_not_list(make_hub):
     assert (state.addon, state.config_flower, state.works, state.works_visible) == ("flower-fed-flower", {}, {}, False)
     rows = state.summarise().tables[0]["rows"]
     assert {r.apps[0][1] for r in rows} == {model.UNKNOWN}
+
+
+def test_an_addon_api_not_served_means_the_default_addon_name(make_hub):
+    hub = make_hub(fleetgen.small_fleet())
+    del hub.types[next(k for k in hub.types if k[2] == "clustermanagementaddons")]
+    warnings = _read(release="fed").warnings
+    assert warnings == [f"could not list ClusterManagementAddOns (the hub at {hub.url} does not serve "
+                        "clustermanagementaddons.addon.open-cluster-management.io/v1alpha1: the Open Cluster Management "
+                        "CRDs are missing); assuming the addon is named flower-fed-flower (use --addon-name if "
+                        "global.addon.name is set)"]
 
 
 @pytest.mark.parametrize("plural", ["addondeploymentconfigs", "manifestworks"])
@@ -368,5 +379,7 @@ def test_read_release_lists_each_kind_once_in_pages_with_its_selector(make_hub):
     selectors = {kind: (q.get("labelSelector"), q.get("fieldSelector")) for kind, q in lists}
     assert selectors["managedclusteraddons"] == (None, "metadata.name=flower-fed-flower")
     assert selectors["addondeploymentconfigs"] == ("app.kubernetes.io/name=flower,app.kubernetes.io/instance=fed", None)
+    assert selectors["placementdecisions"][0] == (
+        "cluster.open-cluster-management.io/placement in (fed-default,fed-default-clientapp,fed-supernodes)")
     assert set(state.rv) == {"placements", "decisions", "addons", "configs", "mwrs", "works"}
     assert all(state.rv.values())

@@ -542,7 +542,7 @@ def find_addon_name(hub: Hub, release: str, namespace: str, warnings: list[str])
             candidates.extend(items)
     except HubError as err:
         if "forbidden" in err.message or "does not serve" in err.message:
-            warnings.append(f"could not list ClusterManagementAddOns ({err.message.split('.')[0]}); "
+            warnings.append(f"could not list ClusterManagementAddOns ({err.message.split('. ')[0]}); "
                             f"assuming the addon is named {default} (use --addon-name if global.addon.name is set)")
             return default
         raise
