@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
 import re
+import subprocess
+import sys
 import time
 import tomllib
 import zipfile
@@ -52,6 +55,26 @@ def test_dataset_split_is_deterministic_and_disjoint() -> None:
     # A different seed gives a different split.
     other = task.load_dataset(7)
     assert not np.array_equal(data.y_test, other.y_test)
+
+
+def test_data_is_scikit_learns_digits_read_without_importing_it(digits_app_dir: Path) -> None:
+    """The app reads scikit-learn's bundled file itself (no sklearn import in each ClientApp process):
+    the same images and labels load_digits returns, in its order."""
+    code = ("import sys; from digits import task; d = task.load_dataset(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(digits_app_dir)})
+    assert proc.stdout.strip() == "[]", proc.stdout
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    table = np.loadtxt(task.digits_file(), delimiter=",")
+    np.testing.assert_array_equal(table[:, :-1], digits.data)
+    np.testing.assert_array_equal(table[:, -1].astype(np.int64), digits.target)
+    data = task.load_dataset(task.DEFAULT_SEED)
+    perm = np.random.default_rng(task.DEFAULT_SEED).permutation(len(digits.target))
+    np.testing.assert_array_equal(data.y_test, digits.target[perm[:len(data.y_test)]])
+    np.testing.assert_array_equal(data.x_train, digits.data[perm[len(data.y_test):]] / 16.0)
 
 
 @pytest.mark.parametrize("num_partitions", [1, 2, 3, 4, 5])
