@@ -80,7 +80,8 @@ lock: tools-demo
 	  $(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-emit-index-url $$f -o $${f%.in}.lock || exit 1; done
 
 # Early warning, not a gate: the newest flwr-nightly (NOT hash-locked, a moving target) against the
-# chart's rendered Flower arguments; prints the ones it rejects (hack/flwr-nightly.sh).
+# chart's rendered Flower arguments; hack/flwr-nightly.sh runs tests/charts/test_flwr_args.py with it as
+# release "nightly", so each failing test is something the nightly breaks.
 flwr-nightly:
 	@bash hack/flwr-nightly.sh
 

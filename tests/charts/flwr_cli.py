@@ -44,6 +44,10 @@ PARSER_BUILDERS = {
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE_VENVS = ROOT / ".tools" / "flwr"
+# make flwr-nightly sets it to the python of a flwr-nightly venv: the tests then run once more, as
+# release "nightly" (an early warning, not a supported release).
+NIGHTLY_PYTHON_ENV = "FLWR_NIGHTLY_PYTHON"
+NIGHTLY = "nightly"
 
 
 class ArgsRejected(AssertionError):
@@ -87,13 +91,25 @@ def load() -> FlwrCli:
         modules[program] = module
     # flower-supernode turns --node-config into context.node_config with this function.
     parse_config_args = getattr(modules["flower-supernode"], "parse_config_args")
-    return FlwrCli(importlib.metadata.version("flwr"), builders, lambda s: parse_config_args([s]))
+    return FlwrCli(_installed_flwr_version(), builders, lambda s: parse_config_args([s]))
+
+
+def _installed_flwr_version() -> str:
+    """flwr's version; the nightly builds install the same package under the name flwr-nightly."""
+    for dist in ("flwr", "flwr-nightly"):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    raise AssertionError("neither flwr nor flwr-nightly is installed")
 
 
 # ----------------------------------------------------------------------------- one venv per release
 
 
 def release_python(release: str) -> Path:
+    if release == NIGHTLY:
+        return Path(os.environ[NIGHTLY_PYTHON_ENV])
     return RELEASE_VENVS / release / "bin" / "python"
 
 
@@ -187,6 +203,11 @@ def supported_releases() -> list[str]:
     table = yaml.safe_load((ROOT / "schemas" / "flower-versions.yaml").read_text())
     releases = [m["release"] for m in table["minors"].values()]
     return sorted(releases, key=lambda r: r != table["default"])
+
+
+def releases_under_test() -> list[str]:
+    """The supported releases, and "nightly" when make flwr-nightly asks for it."""
+    return supported_releases() + ([NIGHTLY] if os.environ.get(NIGHTLY_PYTHON_ENV) else [])
 
 
 def default_release() -> str:
