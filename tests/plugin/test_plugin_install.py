@@ -120,26 +120,28 @@ def archive_url(archive):
     server.server_close()
 
 
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory, plugin_source, archive, archive_url) -> dict[tuple[str, str], Helm]:
-    """helm (4|3) x (dir|archive) with the plugin installed; the venv builds run in parallel."""
-    helms = {key: Helm(key[0], key[1], tmp_path_factory.mktemp(f"helm{key[0]}-{key[1]}")) for key in INSTALLS}
-    started = time.monotonic()
+def _install(tmp_path_factory, keys, plugin_source, archive, archive_url) -> dict[tuple[str, str], Helm]:
+    """A fresh helm home per (helm version, mode) in ``keys``, the plugin installed into each, in parallel."""
     # Helm 4 installs a local archive (unsigned: --verify=false); Helm 3 installs archives only from URLs.
-    first = {
-        ("4", "dir"): helms[("4", "dir")].start("plugin", "install", str(plugin_source)),
-        ("4", "archive"): helms[("4", "archive")].start("plugin", "install", str(archive), "--verify=false"),
-        ("3", "archive"): helms[("3", "archive")].start("plugin", "install", archive_url),
-    }
-    for key, proc in first.items():
+    sources = {("4", "dir"): [str(plugin_source)], ("4", "archive"): [str(archive), "--verify=false"],
+               ("3", "archive"): [archive_url], ("3", "dir"): [str(plugin_source)]}
+    helms = {key: Helm(key[0], key[1], tmp_path_factory.mktemp(f"helm{key[0]}-{key[1]}")) for key in keys}
+    started = {key: helm.start("plugin", "install", *sources[key]) for key, helm in helms.items()}
+    for key, proc in started.items():
         out, _ = proc.communicate(timeout=INSTALL_TIMEOUT)
         helms[key].install_output = out
         assert proc.returncode == 0, f"helm{key[0]} plugin install ({key[1]}) failed:\n{out}"
+    return helms
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory, plugin_source, archive, archive_url) -> dict[tuple[str, str], Helm]:
+    """helm (4|3) x (dir|archive) with the plugin installed; the venv builds run in parallel."""
+    started = time.monotonic()
+    helms = _install(tmp_path_factory, [("4", "dir"), ("4", "archive"), ("3", "archive")],
+                     plugin_source, archive, archive_url)
     # The same source directory again: its venv is already built, the hook keeps it.
-    proc = helms[("3", "dir")].start("plugin", "install", str(plugin_source))
-    out, _ = proc.communicate(timeout=INSTALL_TIMEOUT)
-    helms[("3", "dir")].install_output = out
-    assert proc.returncode == 0, out
+    helms |= _install(tmp_path_factory, [("3", "dir")], plugin_source, archive, archive_url)
     print(f"\n[plugin install] 4 installs (3 venv builds in parallel) in {time.monotonic() - started:.1f} s")
     return helms
 
@@ -290,12 +292,12 @@ def test_chart_defaults_to_the_checkout_only(helm, tmp_path):
 
 
 def test_global_flags_through_helm(helm):
-    proc = helm("flower", "validate", str(CHART), "-o", "json", "-n", "fl-ns", "--kube-context", "hub",
-                "--set", "superlink.enabled=false")
-    assert proc.returncode == 1
+    namespace = "n" * 53  # too long for ClientApp names under OCM's label: FLW250 names it
+    proc = helm("flower", "validate", str(CHART), "-o", "json", "-n", namespace, "--kube-context", "hub")
+    assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
-    assert data["namespace"] == "fl-ns"
-    assert any("flower-superlink.fl-ns.svc" in f["message"] for f in data["findings"])
+    assert data["namespace"] == namespace
+    assert any(f["rule"] == "FLW250" and f["message"].startswith(f"namespace {namespace!r}") for f in data["findings"])
 
 
 def test_debug_through_helm(helm, tmp_path):
@@ -364,7 +366,15 @@ def _rehearse(helm: Helm, cache: Path, *args: str) -> tuple[subprocess.Completed
         pytest.fail(f"no JSON summary (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
 
 
-def test_rehearse_provisions_flower_once_per_cache(installed, tmp_path_factory):
+@pytest.fixture(scope="session")
+def archive_installs(tmp_path_factory, plugin_source, archive, archive_url) -> dict[tuple[str, str], Helm]:
+    """The packaged plugin in Helm 4 and Helm 3, for the rehearsal test alone: it is the longest test
+    of the file (two real federations), so it stays out of the plugin-installs group and runs on
+    another worker, next to that group, with installs of its own."""
+    return _install(tmp_path_factory, [("4", "archive"), ("3", "archive")], plugin_source, archive, archive_url)
+
+
+def test_rehearse_provisions_flower_once_per_cache(archive_installs, tmp_path_factory):
     """The packaged plugin, installed in Helm 4 then used from Helm 3 with the same Helm cache home and
     no flwr anywhere: the first rehearsal provisions the chart's Flower release into
     $HELM_CACHE_HOME/helm-flower/flwr/<release>-<key> (uv, from the lock shipped in the plugin) and
@@ -375,7 +385,7 @@ def test_rehearse_provisions_flower_once_per_cache(installed, tmp_path_factory):
     release = flower_versions.default_version()
     runs = {}
     for version in ("4", "3"):
-        proc, summary = _rehearse(installed[(version, "archive")], cache)
+        proc, summary = _rehearse(archive_installs[(version, "archive")], cache)
         assert proc.returncode == 0 and summary["ok"], proc.stderr[-4000:]
         assert summary["status"] == "finished:completed" and summary["rounds_completed"] == 1
         assert summary["flwr_version"] == release
@@ -396,7 +406,7 @@ def test_rehearse_provisions_flower_once_per_cache(installed, tmp_path_factory):
     assert warm_s < 2 and warm_s * 5 < cold_s
 
     other = next(m["release"] for m in flower_versions.table()["minors"].values() if m["release"] != release)
-    proc, summary = _rehearse(installed[("4", "archive")], cache, "--set", f"global.flower.version={other}",
+    proc, summary = _rehearse(archive_installs[("4", "archive")], cache, "--set", f"global.flower.version={other}",
                               "--flwr-venv", str(venvs[0]))
     assert proc.returncode == 2 and summary["error"]["component"] == "flwr version", proc.stderr[-3000:]
     assert f"Flower {other}" in summary["error"]["message"] and f"flwr {release}" in summary["error"]["message"]
