@@ -412,7 +412,11 @@ def test_placement_and_app_names(tmp_path):
                          "clientApp": {"apps": [{"name": "App_1", "placements": [long]}]}})
     _, found = validate(tmp_path, values)
     assert not only(found, "FLW250") and not [f for f in only(found, "FLW253") if "placements" in f["path"]]
-    assert only(found, "FLW253")[0]["path"] == "$.clientApp.apps[0].name"
+    (app,) = only(found, "FLW253")
+    assert (app["path"], app["message"], app["hint"]) == (
+        "$.clientApp.apps[0].name",
+        "app name 'App_1' must be a DNS-1123 label: lowercase alphanumerics and '-', starting and ending with an "
+        "alphanumeric", "app names become object names and label values: lowercase letters, digits and '-'")
 
 
 def test_addon_name_limit(tmp_path):
@@ -481,6 +485,29 @@ def test_resource_rules(tmp_path):
     assert only(found, "FLW261")[0]["path"] == "$.superlink.resources.requests.memory"
     assert only(found, "FLW262")[0]["path"] == "$.superlink.resources.requests.cpus"
     assert only(found, "FLW260")[0]["path"] == "$.superlink.serverApp.resources.requests.cpu"
+
+
+def test_request_and_limit_findings_say_what_to_change(tmp_path):
+    """FLW261: a request over its limit of the same object (an equal one is fine; an unparsable request
+    does not stop the others). FLW262: an extended resource (<domain>/<name>, not kubernetes.io/ or
+    requests.) needs request == limit."""
+    resources = {"requests": {"cpu": "x", "memory": "2Gi", "ephemeral-storage": "1Gi", "example.com/gpu": 1,
+                              "example.com/fpga": 1, "example.com/tpu": 2, "kubernetes.io/batch": 1,
+                              "requests.example.com/gpu": 1},
+                 "limits": {"memory": "1Gi", "ephemeral-storage": "1Gi", "example.com/fpga": 2, "example.com/tpu": 2}}
+    _, found = validate(tmp_path, deep(HOST, {"superlink": {"resources": resources}}))
+    (over,) = only(found, "FLW261")
+    assert (over["path"], over["message"], over["hint"]) == (
+        "$.superlink.resources.requests.memory", 'request memory="2Gi" is greater than its limit "1Gi"',
+        "raise the limit or lower the request")
+    extended = [f for f in only(found, "FLW262") if f["message"].startswith("extended")]
+    assert sorted((f["path"], f["message"], f["hint"]) for f in extended) == [
+        ('$.superlink.resources.requests["example.com/fpga"]', "extended resource example.com/fpga has request 1 but "
+         "limit 2: Kubernetes requires request == limit for extended resources",
+         "set only limits (the request defaults to it), or make both equal"),
+        ('$.superlink.resources.requests["example.com/gpu"]', "extended resource example.com/gpu has request 1 but "
+         "no limit: Kubernetes requires request == limit for extended resources",
+         "set only limits (the request defaults to it), or make both equal")]
 
 
 def test_request_over_an_inherited_limit(tmp_path):
