@@ -568,6 +568,17 @@ def test_node_affinity_allows_gt_and_lt():
     assert k8s.expression_error({"key": "cpu", "operator": "Gt", "values": ["4", "5"]}, k8s.NODE_OPERATORS, False)
 
 
+def test_a_global_value_is_reported_once_and_subcharts_are_still_walked(tmp_path):
+    """Helm copies global into every subchart; its findings belong to $.global alone, and the rest of
+    each subchart is still checked."""
+    values = deep(HOST, {"global": {"commonLabels": {"bad key!": "v"}},
+                         "superlink": {"global": {"note": "a subchart's own global"},
+                                       "resources": {"requests": {"cpu": "x"}}}})
+    _, found = validate(tmp_path, values)
+    assert [f["path"] for f in only(found, "FLW270")] == ['$.global.commonLabels["bad key!"]']
+    assert [f["path"] for f in only(found, "FLW260")] == ["$.superlink.resources.requests.cpu"]
+
+
 def test_label_rules_in_values(tmp_path):
     values = deep(HOST, {"hubAddon": {"placements": [{"name": "default", "clusterSets": ["default"], "predicates": [
         {"requiredClusterSelector": {"labelSelector": {"matchLabels": {"flower.ai/enabled": True},
