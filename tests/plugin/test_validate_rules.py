@@ -529,7 +529,7 @@ def test_a_finding_of_shared_defaults_is_reported_once(tmp_path):
 
 def test_sprig_merge_treats_empty_values_as_missing():
     assert sprig_merge({"a": "", "b": 0, "c": False, "d": "x", "e": {"f": ""}},
-                       {"a": "A", "b": 1, "c": True, "d": "D", "e": {"f": "F", "g": 1}, "h": None}) == {
+                       {"h": None, "a": "A", "b": 1, "c": True, "d": "D", "e": {"f": "F", "g": 1}}) == {
         "a": "A", "b": 1, "c": True, "d": "x", "e": {"f": "F", "g": 1}}
 
 
