@@ -500,6 +500,10 @@ def test_request_and_limit_findings_say_what_to_change(tmp_path):
     assert (over["path"], over["message"], over["hint"]) == (
         "$.superlink.resources.requests.memory", 'request memory="2Gi" is greater than its limit "1Gi"',
         "raise the limit or lower the request")
+    own = {"name": "a", "placements": [], "resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}}
+    (app,) = only(validate(tmp_path, deep(HOST, {"clientApp": {"apps": [own]}}))[1], "FLW261")
+    assert (app["path"], app["message"]) == ("$.clientApp.apps[0].resources.requests.cpu",
+                                             'request cpu="2" is greater than its limit "1"')
     extended = [f for f in only(found, "FLW262") if f["message"].startswith("extended")]
     assert sorted((f["path"], f["message"], f["hint"]) for f in extended) == [
         ('$.superlink.resources.requests["example.com/fpga"]', "extended resource example.com/fpga has request 1 but "
