@@ -88,9 +88,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # The tests that run real Flower federations (marker e2e) take the longest: they start first,
-    # so that they run side by side with the many short tests instead of after them.
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+    # The tests that run real Flower federations (marker e2e) and the other long ones (marker slow)
+    # start first (after the shared-setup groups), so that they run side by side with the many short
+    # tests instead of after them.
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None and item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")

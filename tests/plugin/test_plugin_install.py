@@ -209,6 +209,7 @@ def test_install_hook_installs_the_lock_with_uv(helm):
     assert set(installers.values()) == {"uv"}, installers
 
 
+@pytest.mark.slow
 def test_install_hook_falls_back_to_pip_where_uv_cannot_be_installed(tmp_path):
     """Where pip cannot install the locked uv wheel (here: pip is configured with a constraint
     that excludes that version, as a wheel source without uv for the platform would), the hook
@@ -374,6 +375,7 @@ def archive_installs(tmp_path_factory, plugin_source, archive, archive_url) -> d
     return _install(tmp_path_factory, [("4", "archive"), ("3", "archive")], plugin_source, archive, archive_url)
 
 
+@pytest.mark.e2e
 def test_rehearse_provisions_flower_once_per_cache(archive_installs, tmp_path_factory):
     """The packaged plugin, installed in Helm 4 then used from Helm 3 with the same Helm cache home and
     no flwr anywhere: the first rehearsal provisions the chart's Flower release into

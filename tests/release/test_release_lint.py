@@ -109,6 +109,7 @@ def test_ct_is_the_pinned_chart_testing():
 
 
 @pytest.mark.helm
+@pytest.mark.slow
 def test_make_lint_requires_a_version_bump_for_a_chart_change(repo_copy):
     _change_superlink(repo_copy)
 

@@ -21,6 +21,7 @@ def test_every_exception_has_a_one_line_reason():
         assert entry["reason"].strip() and "\n" not in entry["reason"].strip()
 
 
+@pytest.mark.slow
 def test_scan_passes_on_every_example():
     assert CHECKOV.exists(), "checkov is missing: run `make tools`"
     result = subprocess.run(
