@@ -381,5 +381,11 @@ def test_read_release_lists_each_kind_once_in_pages_with_its_selector(make_hub):
     assert selectors["addondeploymentconfigs"] == ("app.kubernetes.io/name=flower,app.kubernetes.io/instance=fed", None)
     assert selectors["placementdecisions"][0] == (
         "cluster.open-cluster-management.io/placement in (fed-default,fed-default-clientapp,fed-supernodes)")
+    release = "app.kubernetes.io/name=flower,app.kubernetes.io/instance=fed"
+    assert selectors["clustermanagementaddons"][0] == f"{release},flower.ai/release-namespace=flower"
+    assert selectors["manifestworkreplicasets"][0] == f"{release},flower.ai/clientapp"
+    assert selectors["manifestworks"][0] == "work.open-cluster-management.io/manifestworkreplicaset=flower.fed-clientapp-digits-flower"
+    namespaced = {p.rsplit("/", 1)[-1] for m, p, q in hub.requests if f"/namespaces/{NS}/" in p}
+    assert {"placements", "placementdecisions", "addondeploymentconfigs", "manifestworkreplicasets"} <= namespaced
     assert set(state.rv) == {"placements", "decisions", "addons", "configs", "mwrs", "works"}
     assert all(state.rv.values())
