@@ -316,6 +316,7 @@ def test_tables_by_decision_group_with_the_rollout_of_each_clientapp():
     assert summary.to_dict()["clientApps"][0]["summary"] == {"total": 2}
     assert [r.cluster for r in summary.not_ready] == ["c2", "c3"]
     state.apply_decision("DELETED", canary)
+    state.apply_decision("DELETED", decision("fed-never-seen"))
     assert [r.cluster for r in state.summarise().tables[0]["rows"]] == ["c1"]
 
 
