@@ -66,6 +66,8 @@ OVERRIDES = st.fixed_dictionaries({}, optional={
     "no_hub_addon": st.booleans(),
     "no_apps": st.booleans(),
     "version": st.sampled_from(["1.30.0", "1.41.0", "1.41.3", "2.0.0"]),
+    # a null deletes the chart's default (Helm's rule), leaving the templates without the key
+    "null": st.sampled_from(["global.tls.mode", "hubAddon.installStrategy", "superlink.exposure"]),
 })
 
 
@@ -83,6 +85,12 @@ def _values(overrides: dict) -> dict:
         values.setdefault("clientApp", {})["apps"] = []
     if "no_hub_addon" in overrides:
         values["hubAddon"] = {"enabled": not overrides["no_hub_addon"]}
+    if "null" in overrides:
+        *parents, leaf = overrides["null"].split(".")
+        node = values
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = None
     return values
 
 
@@ -115,6 +123,12 @@ REGRESSIONS = [
     ("a", "a", CHART / "ci" / "superlink-only-values.yaml", {"clientapps": True}),
     ("fed", "flower", None, {"clientapps": True, "no_hub_addon": True}),
     ("fed", "flower", None, {"clientapps": True, "no_hub_addon": True, "no_apps": True}),
+    # found by mutation testing of the rules: validate passed a null that deletes a default the
+    # chart needs (installStrategy: no Placements, so ClientApps naming one are refused; tls.mode:
+    # the templates fail, now the schema requires it, as it does superlink.exposure)
+    ("fed", "flower", None, {"clientapps": True, "null": "hubAddon.installStrategy"}),
+    ("fed", "flower", None, {"null": "global.tls.mode"}),
+    ("a", "a", None, {"null": "superlink.exposure"}),  # found by this property: the templates crashed
 ]
 
 

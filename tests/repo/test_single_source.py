@@ -63,7 +63,7 @@ def test_schema_rejects_unknown_keys():
     import jsonschema
 
     schema = json.loads((UMBRELLA / "values.schema.json").read_text())
-    values = {"global": {"flower": {"version": "1.41.0"}}, "superlink": {"exposure": {"typo": 1}}}
+    values = {"global": {"flower": {"version": "1.41.0"}}, "superlink": {"exposure": {"type": "ClusterIP", "typo": 1}}}
     errors = list(jsonschema.Draft7Validator(schema).iter_errors(values))
     assert [list(e.absolute_path) for e in errors] == [["superlink", "exposure"]]
 
