@@ -58,9 +58,10 @@ def test_row_as_json():
                            "reason": "SuperNode: Slow", "versionSkew": None}
 
 
-def summary(chosen: int, ready: int, required: int, sn: int, ca: int, apps: int = 1) -> Summary:
+def summary(chosen: int, ready: int, required: int, sn: int, ca: int, apps: int = 1, skew_blocked: int = 0) -> Summary:
     mwrs = [MwrsInfo(f"m{i}", f"app{i}", [], {}, {}, {}) for i in range(apps)]
-    return Summary("fed", "flower", "flower-fed", "Placements", chosen, ready, required, sn, ca, [], mwrs, [], [])
+    return Summary("fed", "flower", "flower-fed", "Placements", chosen, ready, required, sn, ca, [], mwrs, [], [],
+                   skew_blocked=skew_blocked)
 
 
 @pytest.mark.parametrize("args, ready, verdict", [
@@ -72,6 +73,8 @@ def summary(chosen: int, ready: int, required: int, sn: int, ca: int, apps: int 
                              "1 with a SuperNode but no available ClientApp"),
     ((3, 1, 2, 1, 1), False, "not ready: 1/3 clusters ready, 2 required; 2 without an available SuperNode"),
     ((3, 2, 3, 3, 2, 0), False, "not ready: 2/3 clusters ready"),
+    ((3, 1, 3, 3, 2, 1, 1), False, "not ready: 1/3 clusters ready; 1 with a SuperNode but no available ClientApp, "
+                                   "1 blocked by a Flower version skew"),
     ((0, 0, 0, 0, 0), False, "not ready: the placements chose no cluster (check the ManagedClusterSetBindings "
                              "in namespace flower, the cluster sets and the predicates)"),
 ])
@@ -81,7 +84,8 @@ def test_verdict(args, ready, verdict):
     data = s.to_dict()
     assert (data["ready"], data["verdict"]) == (ready, verdict)
     assert data["clusters"] == {"chosen": args[0], "ready": args[1], "required": args[2],
-                                "superNodeAvailable": args[3], "clientAppsAvailable": args[4]}
+                                "superNodeAvailable": args[3], "clientAppsAvailable": args[4],
+                                "blockedByVersionSkew": args[6] if len(args) > 6 else 0}
 
 
 # --- ReleaseState applying watch events (status --wait) ------------------------------------------
@@ -402,8 +406,10 @@ def test_summary_as_json():
     rows = table.pop("rows")
     assert data == {
         "release": "fed", "namespace": "flower", "addon": "flower-fed", "installStrategy": "Placements",
-        "ready": False, "verdict": "not ready: 0/2 clusters ready; 1 with a SuperNode but no available ClientApp",
-        "clusters": {"chosen": 2, "ready": 0, "required": 2, "superNodeAvailable": 2, "clientAppsAvailable": 1},
+        "ready": False, "verdict": "not ready: 0/2 clusters ready; 1 with a SuperNode but no available ClientApp, "
+                                   "1 blocked by a Flower version skew",
+        "clusters": {"chosen": 2, "ready": 0, "required": 2, "superNodeAvailable": 2, "clientAppsAvailable": 1,
+                     "blockedByVersionSkew": 1},
         "clientApps": [{"app": "digits", "manifestWorkReplicaSet": "fed-digits",
                         "placementRefs": [{"name": "fed-default-clientapp", "rolloutStrategy": "Progressive"}],
                         "summary": {}, "conditions": {}}],

@@ -61,7 +61,8 @@ def test_json_and_yaml_outputs_agree(make_hub, run_cmd):
     assert rc == rc2 == 1
     assert yaml.safe_load(out2) == data
     assert data["ready"] is False and data["clusters"] == {
-        "chosen": 3, "ready": 2, "required": 3, "superNodeAvailable": 2, "clientAppsAvailable": 2}
+        "chosen": 3, "ready": 2, "required": 3, "superNodeAvailable": 2, "clientAppsAvailable": 2,
+        "blockedByVersionSkew": 0}
     rows = {r["cluster"]: r for r in data["placements"][0]["rows"]}
     assert rows["charlie"]["superNode"]["state"] == "progressing"
     assert rows["charlie"]["clientApps"] == [{"app": "digits", "state": "waiting", "reason": "waits for the SuperNode"}]

@@ -158,6 +158,7 @@ class Summary:
     warnings: list[str]
     not_ready: list[Row]
     skewed: list[Row] = field(default_factory=list)  # clusters with a Flower version skew
+    skew_blocked: int = 0  # clusters whose SuperNode and ClientApps are available but skewed (blocking)
 
     @property
     def ready(self) -> bool:
@@ -180,6 +181,8 @@ class Summary:
         ca_missing = self.supernode_available - self.clientapp_ready
         if n_apps and ca_missing:
             parts.append(f"{ca_missing} with a SuperNode but no available ClientApp")
+        if self.skew_blocked:
+            parts.append(f"{self.skew_blocked} blocked by a Flower version skew")
         need = f", {self.required} required" if self.required != self.chosen else ""
         return f"not ready: {self.ready_count}/{self.chosen} clusters ready{need}" + (
             f"; {', '.join(parts)}" if parts else "")
@@ -194,7 +197,7 @@ class Summary:
             "verdict": self.verdict,
             "clusters": {"chosen": self.chosen, "ready": self.ready_count, "required": self.required,
                          "superNodeAvailable": self.supernode_available,
-                         "clientAppsAvailable": self.clientapp_ready},
+                         "clientAppsAvailable": self.clientapp_ready, "blockedByVersionSkew": self.skew_blocked},
             "placements": [
                 {"name": t["name"], "placement": t["placement"], "clusters": len(t["rows"]),
                  "ready": sum(1 for r in t["rows"] if r.ready), "decisionGroups": t["groups"],
@@ -425,9 +428,11 @@ class ReleaseState:
         warnings = list(self.warnings) + self._mwrs_warnings() + self._placement_warnings(tables)
         not_ready = sorted((r for r in all_rows if not r.ready), key=lambda r: r.cluster)
         skewed = sorted((r for r in all_rows if r.skew), key=lambda r: r.cluster)
+        # not ready for no other reason than a blocking skew (see _row)
+        skew_blocked = len(not_ready) - (chosen - sn_ok) - (sn_ok - ca_ok)
         return Summary(self.release, self.namespace, self.addon, "Manual" if self.manual else "Placements",
                        chosen, ready, required, sn_ok, ca_ok, out_tables, list(self.mwrs.values()), warnings,
-                       not_ready, skewed)
+                       not_ready, skewed, skew_blocked)
 
     def _row(self, cluster: str, targets: list[tuple[MwrsInfo, list[tuple[str, str]]]], ca_decisions) -> Row:
         rec = self.addons.get(cluster)
