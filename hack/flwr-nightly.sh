@@ -11,8 +11,6 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-
-root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.tools/flwr-nightly"
 uv="$root/.tools/uv/bin/uv"
 log() { printf '[flwr-nightly] %s\n' "$*" >&2; }
