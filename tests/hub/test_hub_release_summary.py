@@ -212,12 +212,19 @@ def test_clientapp_state_before_its_work_exists():
     assert rows_of(state)["chosen"].apps == [("digits", model.UNKNOWN, "ManifestWorks could not be read")]
 
 
-def test_the_rollout_named_is_the_one_of_the_placement_that_chose_the_cluster():
+def c1_in_placements_a_and_b() -> ReleaseState:
+    """A release with placements a and b (each a SuperNode and a ClientApp placement); both SuperNode
+    placements chose cluster c1."""
     state = ReleaseState("fed", "flower", "flower-fed")
     for item in ("a", "b"):
         state.apply_placement(placement(f"fed-{item}", "supernode", item))
         state.apply_placement(placement(f"fed-{item}-clientapp", "clientapp", item))
         state.apply_decision("ADDED", decision(f"fed-{item}", "c1"))
+    return state
+
+
+def test_the_rollout_named_is_the_one_of_the_placement_that_chose_the_cluster():
+    state = c1_in_placements_a_and_b()
     state.apply_decision("ADDED", decision("fed-b-clientapp", "c1"))
     state.apply_mwrs("ADDED", mwrs("fed-digits", "digits", ("fed-a-clientapp", "All"), ("fed-b-clientapp", "Progressive")))
     state.apply_addon("ADDED", addon("c1"))
@@ -487,11 +494,7 @@ def test_rows_and_groups_follow_the_decision_group_index():
 
 
 def test_a_cluster_in_two_placements_gets_the_clientapps_of_both():
-    state = ReleaseState("fed", "flower", "flower-fed")
-    for item in ("a", "b"):
-        state.apply_placement(placement(f"fed-{item}", "supernode", item))
-        state.apply_placement(placement(f"fed-{item}-clientapp", "clientapp", item))
-        state.apply_decision("ADDED", decision(f"fed-{item}", "c1"))
+    state = c1_in_placements_a_and_b()
     state.apply_mwrs("ADDED", mwrs("fed-digits", "digits", ("fed-a-clientapp", "All")))
     state.apply_mwrs("ADDED", mwrs("fed-stray", "stray", ("fed-elsewhere", "All")))  # targets no placement here
     state.apply_addon("ADDED", addon("c1"))
