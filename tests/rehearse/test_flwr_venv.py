@@ -259,7 +259,10 @@ def test_flwr_bin_is_the_former_name_of_flwr_venv() -> None:
 
 def test_an_interrupt_during_the_build_kills_uv_and_leaves_nothing(fake_uv: Path, tmp_path: Path) -> None:
     """Ctrl-C while uv runs: uv is killed, the build directory removed, no venv in place."""
-    script = (f"from helm_flower.rehearse import flwr_venv as m; m.find_uv = lambda: {str(tmp_path / 'fake-uv')!r}; "
+    # SIGINT raises KeyboardInterrupt in the child even where the suite runs with SIGINT ignored (a shell starts
+    # background jobs so, and Python then leaves it ignored): the test must not depend on how it was started.
+    script = (f"import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+              f"from helm_flower.rehearse import flwr_venv as m; m.find_uv = lambda: {str(tmp_path / 'fake-uv')!r}; "
               f"m.provision({OTHER!r})")
     env = {**os.environ, "FAKE_UV_SLEEP": "30", "PYTHONPATH": str(REPO / "plugin" / "src")}
     proc = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, text=True)
