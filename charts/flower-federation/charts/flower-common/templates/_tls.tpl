@@ -8,8 +8,8 @@ global.tls.mode:
   existingSecret the operator provides the Secret (tls.crt, tls.key, ca.crt).
   disabled       plain text (not for production).
 
-Generated keys are ECDSA P-256 (as cert-manager's Certificate below asks for): as strong as RSA 3072,
-and Helm makes one in microseconds where an RSA 2048 key took 0.1-0.3 s of every render.
+Generated keys are ECDSA P-256, as the chart's cert-manager Certificate asks for: as strong as RSA 3072,
+and Helm makes one in under a millisecond where an RSA 2048 key took 0.1-0.3 s of every render.
 The CA is generated ONCE per render and memoized on .Release, the one object Helm shares
 between the umbrella and its subcharts (.Values is copied per subchart). On upgrades the CA
 is read back from its Secret with lookup, so it stays stable across `helm upgrade`.
