@@ -22,7 +22,7 @@ fi
 echo "[install-scan-tools] creating .tools/scan-venv (checkov) from hack/scan/requirements.lock (uv, hash-checked)" >&2
 rm -rf "$venv"
 "$uv" venv --quiet --python "$(command -v python3)" "$venv"
-# --compile-bytecode: checkov runs once per example, and compiling its large tree again on every
+# --compile-bytecode: checkov runs once per core in every scan, and compiling its large tree again on every
 # start (nothing writes __pycache__ under PYTHONDONTWRITEBYTECODE) costs more than the scan itself.
 "$uv" pip install --quiet --python "$venv/bin/python" --require-hashes --no-deps --compile-bytecode -r "$lock"
 : >"$venv/.bytecode"

@@ -85,34 +85,39 @@ def describe(entry: dict) -> str:
     return " ".join([entry["check"], *scope])
 
 
-def run_checkov(checkov: str, directory: Path) -> dict:
+def write_example(objects: list[dict], directory: Path) -> None:
+    directory.mkdir()
+    for i, obj in enumerate(objects):
+        (directory / f"{i:03d}-{obj['kind']}.yaml").write_text(yaml.safe_dump(obj))
+
+
+def run_checkov(checkov: str, directories: list[Path]) -> list[dict]:
+    """checkov_batch.py in checkov's venv (the Python next to `checkov`): one report per directory."""
+    python = Path(checkov).with_name("python")
     env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false")
-    proc = subprocess.run(
-        [checkov, "-d", str(directory), "--framework", "kubernetes", "-o", "json", "--quiet",
-         "--compact", "--skip-download", "--soft-fail"],
-        capture_output=True, text=True, env=env,
-    )
-    start = proc.stdout.find("{")
-    if start < 0:
-        raise SystemExit(f"checkov printed no report:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    report = json.loads(proc.stdout[start:])
-    return report[0] if isinstance(report, list) else report
+    proc = subprocess.run([str(python), str(Path(__file__).with_name("checkov_batch.py")), *map(str, directories)],
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(f"checkov failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout)
 
 
-def scan_one(checkov: str, helm: str, values: Path | None, exceptions: list[dict]) -> tuple[int, int, list[str]]:
-    objects = with_embedded(render(helm, values))
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, obj in enumerate(objects):
-            (Path(tmp) / f"{i:03d}-{obj['kind']}.yaml").write_text(yaml.safe_dump(obj))
-        report = run_checkov(checkov, Path(tmp))
-    failed = report.get("results", {}).get("failed_checks", [])
-    passed = report.get("summary", {}).get("passed", 0)
-    values_name = values.name if values else "(defaults)"
-    unexplained = sorted({
-        f"{c['check_id']} {c['resource']}: {c.get('check_name', '')}"
-        for c in failed if not excepted(c["check_id"], values_name, c["resource"], exceptions)
-    })
-    return passed, len(failed), unexplained
+def scan_all(checkov: str, helm: str, all_values: list[Path | None]) -> list[dict]:
+    """Render every example, then scan them: one checkov process per core, each on its share."""
+    workers = min(os.cpu_count() or 2, len(all_values))
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=workers) as pool:
+        directories = [Path(tmp) / f"{i:02d}" for i in range(len(all_values))]
+        renders = pool.map(lambda values: with_embedded(render(helm, values)), all_values)
+        for objects, directory in zip(renders, directories):
+            write_example(objects, directory)
+        shares = [directories[i::workers] for i in range(workers)]
+        reports = {r["directory"]: r for share in pool.map(lambda s: run_checkov(checkov, s), shares) for r in share}
+        return [reports[str(directory)] for directory in directories]
+
+
+def unexplained(report: dict, values_name: str, exceptions: list[dict]) -> list[str]:
+    return sorted({f"{c['check_id']} {c['resource']}: {c['check_name']}" for c in report["failed"]
+                   if not excepted(c["check_id"], values_name, c["resource"], exceptions)})
 
 
 def main() -> int:
@@ -124,17 +129,13 @@ def main() -> int:
     problems = 0
     print(f"{'values':<34} {'passed':>7} {'failed':>7} {'unexplained':>12}")
     all_values = values_files()
-    # One checkov process per example (checkov's graph checks must not see other examples'
-    # objects), as many at a time as there are cores.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        scans = pool.map(lambda values: scan_one(args.checkov, args.helm, values, exceptions), all_values)
-        results = list(zip(all_values, scans))
-    for values, (passed, failed, unexplained) in results:
+    for values, report in zip(all_values, scan_all(args.checkov, args.helm, all_values)):
         name = values.name if values else "(defaults)"
-        print(f"{name:<34} {passed:>7} {failed:>7} {len(unexplained):>12}")
-        for line in unexplained:
+        lines = unexplained(report, name, exceptions)
+        print(f"{name:<34} {report['passed']:>7} {len(report['failed']):>7} {len(lines):>12}")
+        for line in lines:
             print(f"  not in {EXCEPTIONS.name}: {line}")
-        problems += len(unexplained)
+        problems += len(lines)
     print(f"exceptions in force: {len(exceptions)} ({', '.join(sorted(map(describe, exceptions)))})")
     return 1 if problems else 0
 
