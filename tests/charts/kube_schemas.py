@@ -24,9 +24,9 @@ from typing import Any
 
 import importlib_resources
 import jsonschema
-import yaml
 from referencing import Registry, Resource
 
+import tooling
 from helm_flower.schemas import strict_openapi
 
 K8S_VERSION = "1.33"
@@ -90,23 +90,6 @@ def k8s_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator
 # ----------------------------------------------------------------------------- OCM CRDs
 
 
-@cache
-def _ocm_index(crds_dir: Path) -> dict[tuple[str, str], dict]:
-    index: dict[tuple[str, str], dict] = {}
-    for path in sorted(crds_dir.glob("*.crd.yaml")):
-        crd = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        spec = crd["spec"]
-        for version in spec["versions"]:
-            if not version.get("served", True):
-                continue
-            api_version = f"{spec['group']}/{version['name']}"
-            index[(api_version, spec["names"]["kind"])] = {
-                "file": path.name,
-                "schema": version["schema"]["openAPIV3Schema"],
-            }
-    return index
-
-
 def apply_defaults(schema: dict, obj: Any) -> Any:
     """The API server fills in CRD `default`s before it validates (so a required field with a
     default may be omitted); do the same on a copy."""
@@ -128,7 +111,7 @@ def apply_defaults(schema: dict, obj: Any) -> Any:
 
 @cache
 def ocm_schema(crds_dir: Path, api_version: str, kind: str) -> dict | None:
-    entry = _ocm_index(crds_dir).get((api_version, kind))
+    entry = tooling.ocm_crd_index(crds_dir).get((api_version, kind))
     return None if entry is None else entry["schema"]
 
 
@@ -154,7 +137,7 @@ def ocm_validator(crds_dir: Path, api_version: str, kind: str) -> jsonschema.pro
 
 
 def ocm_kinds(crds_dir: Path) -> set[tuple[str, str]]:
-    return set(_ocm_index(crds_dir))
+    return set(tooling.ocm_crd_index(crds_dir))
 
 
 # ----------------------------------------------------------------------------- by hand
