@@ -51,8 +51,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # by `xdist_group` marks, does nothing with pytest 9.2: it renames node ids, which pytest 9.2 no
 # longer lets it do (pytest-dev/pytest-xdist#1386); so the groups are given to its scheduler here.)
 _SHARED_SETUP_GROUPS = {
-    # 3 plugin venv builds and 4 helm plugin installs (the pip fallback and rehearsal tests make their own)
-    "plugin-installs": r"tests/plugin/test_plugin_install\.py::(?!test_install_hook_falls_back_to_pip|test_rehearse_provisions)",
+    # 3 plugin venv builds and 4 helm plugin installs (the pip fallback test makes its own). The rehearsal
+    # test (two real federations, about 2.5 min) runs in the group too: on its own worker it needed two
+    # more venv builds, and the suite is bound by CPU, not by the length of one worker's queue.
+    "plugin-installs": r"tests/plugin/test_plugin_install\.py::(?!test_install_hook_falls_back_to_pip)",
     # a registry, a signing key, `make release`, helm logins and plugin installs
     "release-registry": r"tests/release/test_release_publish\.py::",
     # nginx (the rendered fleet gateway) in front of a real SuperLink

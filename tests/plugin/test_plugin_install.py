@@ -367,16 +367,8 @@ def _rehearse(helm: Helm, cache: Path, *args: str) -> tuple[subprocess.Completed
         pytest.fail(f"no JSON summary (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def archive_installs(tmp_path_factory, plugin_source, archive, archive_url) -> dict[tuple[str, str], Helm]:
-    """The packaged plugin in Helm 4 and Helm 3, for the rehearsal test alone: it is the longest test
-    of the file (two real federations), so it stays out of the plugin-installs group and runs on
-    another worker, next to that group, with installs of its own."""
-    return _install(tmp_path_factory, [("4", "archive"), ("3", "archive")], plugin_source, archive, archive_url)
-
-
 @pytest.mark.e2e
-def test_rehearse_provisions_flower_once_per_cache(archive_installs, tmp_path_factory):
+def test_rehearse_provisions_flower_once_per_cache(installed, tmp_path_factory):
     """The packaged plugin, installed in Helm 4 then used from Helm 3 with the same Helm cache home and
     no flwr anywhere: the first rehearsal provisions the chart's Flower release into
     $HELM_CACHE_HOME/helm-flower/flwr/<release>-<key> (uv, from the lock shipped in the plugin) and
@@ -387,7 +379,7 @@ def test_rehearse_provisions_flower_once_per_cache(archive_installs, tmp_path_fa
     release = flower_versions.default_version()
     runs = {}
     for version in ("4", "3"):
-        proc, summary = _rehearse(archive_installs[(version, "archive")], cache)
+        proc, summary = _rehearse(installed[(version, "archive")], cache)
         assert proc.returncode == 0 and summary["ok"], proc.stderr[-4000:]
         assert summary["status"] == "finished:completed" and summary["rounds_completed"] == 1
         assert summary["flwr_version"] == release
@@ -408,7 +400,7 @@ def test_rehearse_provisions_flower_once_per_cache(archive_installs, tmp_path_fa
     assert warm_s < 2 and warm_s * 5 < cold_s
 
     other = next(m["release"] for m in flower_versions.table()["minors"].values() if m["release"] != release)
-    proc, summary = _rehearse(archive_installs[("4", "archive")], cache, "--set", f"global.flower.version={other}",
+    proc, summary = _rehearse(installed[("4", "archive")], cache, "--set", f"global.flower.version={other}",
                               "--flwr-venv", str(venvs[0]))
     assert proc.returncode == 2 and summary["error"]["component"] == "flwr version", proc.stderr[-3000:]
     assert f"Flower {other}" in summary["error"]["message"] and f"flwr {release}" in summary["error"]["message"]
