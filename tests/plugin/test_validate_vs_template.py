@@ -67,9 +67,8 @@ OVERRIDES = st.fixed_dictionaries({}, optional={
     "no_apps": st.booleans(),
     "version": st.sampled_from(["1.30.0", "1.41.0", "1.41.3", "2.0.0"]),
     # a null deletes the chart's default (Helm's rule), leaving the templates without the key
-    # (superlink.exposure: null still disagrees: the templates crash. Open: helm lint checks the umbrella's
-    # schema against its own values.yaml, without the subchart's defaults, so the schema cannot require it)
-    "null": st.sampled_from(["global.tls.mode", "hubAddon.installStrategy"]),
+    "null": st.sampled_from(["global.tls.mode", "hubAddon.installStrategy", "superlink.exposure",
+                             "superlink.exposure.allApis", "clientApp.defaults.image"]),
 })
 
 
@@ -130,6 +129,9 @@ REGRESSIONS = [
     # the templates fail, now the schema requires it)
     ("fed", "flower", None, {"clientapps": True, "null": "hubAddon.installStrategy"}),
     ("fed", "flower", None, {"null": "global.tls.mode"}),
+    # a null section crashed the templates (nil pointer) while validate passed; the subchart's own schema
+    # now requires it (test_null_values.py sweeps every section)
+    ("fed", "flower", None, {"null": "superlink.exposure"}),
 ]
 
 

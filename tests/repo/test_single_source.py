@@ -47,12 +47,14 @@ def test_subchart_defaults_are_valid_against_their_schema():
 
     import jsonschema
 
+    umbrella_globals = yaml.safe_load((UMBRELLA / "values.yaml").read_text())["global"]
     for chart in (UMBRELLA / "charts").iterdir():
         schema_file = chart / "values.schema.json"
         if not schema_file.exists():
             continue
         schema = json.loads(schema_file.read_text())
         values = yaml.safe_load((chart / "values.yaml").read_text())
+        values["global"] = {**umbrella_globals, **values.get("global", {})}  # Helm gives subcharts the umbrella's
         errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(values)]
         assert errors == [], f"{chart.name}: {errors}"
 
@@ -63,7 +65,8 @@ def test_schema_rejects_unknown_keys():
     import jsonschema
 
     schema = json.loads((UMBRELLA / "values.schema.json").read_text())
-    values = {"global": {"flower": {"version": "1.41.0"}}, "superlink": {"exposure": {"type": "ClusterIP", "typo": 1}}}
+    values = {"global": yaml.safe_load((UMBRELLA / "values.yaml").read_text())["global"],
+              "superlink": {"exposure": {"type": "ClusterIP", "typo": 1}}}
     errors = list(jsonschema.Draft7Validator(schema).iter_errors(values))
     assert [list(e.absolute_path) for e in errors] == [["superlink", "exposure"]]
 
