@@ -5,6 +5,7 @@ its JSON path, the offending value, what was expected and the file that set it."
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helm_flower import schemacheck
 from helm_flower.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -117,6 +119,15 @@ def test_missing_required_key_points_at_the_key(tmp_path):
     _, report = run(tmp_path, {"superlink": {"port": None}})
     [finding] = schema_findings(report)
     assert finding["path"] == "$.superlink.port" and "required" in finding["message"]
+    assert finding["hint"] == schemacheck.NULL_HINT  # the user's null deleted the chart's default
+
+
+def test_a_key_missing_without_a_null_gets_no_null_hint(tmp_path):
+    schema = copy.deepcopy(FIXTURE_SCHEMA)
+    schema["properties"]["superlink"]["required"] = ["port", "image"]  # the chart sets no image
+    _, report = run(tmp_path, {"superlink": {"replicaCount": 2}}, schema=schema)
+    [finding] = schema_findings(report)
+    assert finding["path"] == "$.superlink.image" and finding["hint"] == ""
 
 
 def test_set_values_are_checked_and_named(tmp_path):

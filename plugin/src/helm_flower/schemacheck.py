@@ -73,10 +73,25 @@ def check(report: Report, chart: Chart, values: Values,
                 full = (*prefix, *parts)
                 if len(full) >= 2 and full[0] in subcharts and full[1] == "global":
                     full = full[1:]  # Helm copies global into every subchart: report it where it is set
+                if not hint and _set_to_null(values.user, full):
+                    hint = NULL_HINT
                 collected.setdefault((json_path(full), message), (full, message, hint))
     for path, message in sorted(collected, key=lambda k: (_order(collected[k][0]), k[1])):
         parts, _, hint = collected[(path, message)]
         report.add(RULE, path, message, hint, values.source(parts))
+
+
+NULL_HINT = "a null deletes the chart's default, and the chart needs this key: leave it out or give it a value"
+
+
+def _set_to_null(user: Any, parts: tuple[Any, ...]) -> bool:
+    """Whether the user's values hold a null at ``parts`` (which removed a default there)."""
+    node = user
+    for part in parts[:-1]:
+        if not isinstance(node, dict) or not isinstance(node.get(part), dict):
+            return False
+        node = node[part]
+    return isinstance(node, dict) and parts[-1] in node and node[parts[-1]] is None
 
 
 def _order(parts: tuple[Any, ...]) -> tuple[Any, ...]:
